@@ -1,0 +1,20 @@
+//! The heart of wirelab: one interface for every protocol machine, virtual time,
+//! the trace the UI draws, and the simulator that turns machine outputs into that trace.
+//!
+//! Nothing here performs I/O or reads a clock: time and randomness are passed in, so
+//! the same code runs natively (server, tests, benches) and in the browser as Wasm, and
+//! the same seed always gives the same run.
+
+pub mod dissect;
+pub mod machine;
+pub mod rng;
+pub mod sim;
+pub mod time;
+pub mod trace;
+
+pub use dissect::{Dissection, Field};
+pub use machine::{DynMachine, Input, Machine, Output, RfcRef, Transition, Transmit};
+pub use rng::SeededRng;
+pub use sim::{LinkConfig, NodeId, Sim, SimError};
+pub use time::Instant;
+pub use trace::{Frame, Trace, TraceEvent, TraceKind};

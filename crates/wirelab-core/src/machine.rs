@@ -1,0 +1,173 @@
+//! The one interface every protocol machine implements, so the simulator, the UI and the
+//! server drive TCP, SMTP or WebSocket the same way.
+//!
+//! The shape follows quinn-proto and str0m: inputs are verbs (`handle_input`), outputs are
+//! pulled (`poll_output`) until [`Output::Idle`], and time is always passed in.
+
+use crate::dissect::Dissection;
+use crate::time::Instant;
+use core::fmt::{Debug, Display};
+use core::str::FromStr;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+/// A section of an RFC, the source of a rule. Printed as `RFC 9293 §3.5`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RfcRef {
+    pub rfc: u16,
+    pub section: Cow<'static, str>,
+}
+
+impl RfcRef {
+    pub const fn new(rfc: u16, section: &'static str) -> Self {
+        RfcRef { rfc, section: Cow::Borrowed(section) }
+    }
+
+    /// The section on the RFC Editor's site.
+    pub fn url(&self) -> String {
+        format!("https://www.rfc-editor.org/rfc/rfc{}#section-{}", self.rfc, self.section)
+    }
+}
+
+impl Display for RfcRef {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "RFC {} §{}", self.rfc, self.section)
+    }
+}
+
+/// What a machine is told.
+#[derive(Debug)]
+pub enum Input<'a, C> {
+    /// Bytes arrived from the peer at `from`.
+    Receive { from: SocketAddr, bytes: &'a [u8] },
+    /// The deadline the machine last asked for (in [`Output::Idle`]) has passed.
+    Timeout,
+    /// The user (or the scenario script) asked for something: `connect`, `MAIL FROM:<…>`.
+    Command(C),
+}
+
+/// Bytes to put on the wire, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    pub from: SocketAddr,
+    pub to: SocketAddr,
+    pub bytes: Vec<u8>,
+    /// Why the machine sends this, in a sentence, for the narration.
+    pub reason: Cow<'static, str>,
+    /// The rule that makes it send this.
+    pub rfc: Option<RfcRef>,
+}
+
+/// A change of state, emitted by the machine's one `set_state`, with its cause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition<S> {
+    pub from: S,
+    pub to: S,
+    /// What caused it, as the RFC would say it: "received SYN,ACK".
+    pub cause: Cow<'static, str>,
+    pub rfc: Option<RfcRef>,
+}
+
+/// What a machine hands back, pulled one at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output<S, E> {
+    Transmit(Transmit),
+    Transition(Transition<S>),
+    Event(E),
+    /// Nothing more to do now. Call again with [`Input::Timeout`] at `wake_at`, if any.
+    Idle { wake_at: Option<Instant> },
+}
+
+/// A sans-IO protocol endpoint. Never reads a clock, never touches a socket.
+pub trait Machine: Clone {
+    /// The protocol's states, `Display`ed as the RFC spells them (`SYN-SENT`).
+    type State: Copy + Eq + Debug + Display;
+    /// One console line (`connect`, `MAIL FROM:<a@b.example>`).
+    type Command: Debug + Display + FromStr<Err: Display>;
+    type Event: Debug + Display;
+    type Error: Debug + Display + Clone + Eq;
+
+    fn state(&self) -> Self::State;
+
+    fn handle_input(&mut self, now: Instant, input: Input<'_, Self::Command>) -> Result<(), Self::Error>;
+
+    /// Call after every input until it returns [`Output::Idle`].
+    fn poll_output(&mut self, now: Instant) -> Output<Self::State, Self::Event>;
+
+    /// Commands that make sense now: the UI shows them as buttons.
+    fn suggested_commands(&self) -> Vec<Self::Command> {
+        Vec::new()
+    }
+
+    /// Names every field of a frame this protocol puts on the wire, with its byte range.
+    fn dissect(bytes: &[u8]) -> Dissection;
+}
+
+/// Any [`Machine`], with states, commands and events as text: what the simulator and
+/// the UI hold, so they need no code of their own per protocol. Blanket-implemented.
+pub trait DynMachine: Debug {
+    fn state_name(&self) -> String;
+    fn handle_receive(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) -> Result<(), String>;
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), String>;
+    /// Parses `line` with the machine's `Command::from_str` and runs it.
+    fn handle_command(&mut self, now: Instant, line: &str) -> Result<(), String>;
+    fn poll_output_dyn(&mut self, now: Instant) -> Output<String, String>;
+    fn suggested_command_lines(&self) -> Vec<String>;
+    fn dissect_dyn(&self, bytes: &[u8]) -> Dissection;
+    fn clone_box(&self) -> Box<dyn DynMachine>;
+}
+
+impl<M> DynMachine for M
+where
+    M: Machine + Debug + 'static,
+{
+    fn state_name(&self) -> String {
+        self.state().to_string()
+    }
+
+    fn handle_receive(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) -> Result<(), String> {
+        self.handle_input(now, Input::Receive { from, bytes }).map_err(|e| e.to_string())
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), String> {
+        self.handle_input(now, Input::Timeout).map_err(|e| e.to_string())
+    }
+
+    fn handle_command(&mut self, now: Instant, line: &str) -> Result<(), String> {
+        let cmd = line.parse::<M::Command>().map_err(|e| e.to_string())?;
+        self.handle_input(now, Input::Command(cmd)).map_err(|e| e.to_string())
+    }
+
+    fn poll_output_dyn(&mut self, now: Instant) -> Output<String, String> {
+        match self.poll_output(now) {
+            Output::Transmit(t) => Output::Transmit(t),
+            Output::Transition(t) => Output::Transition(Transition {
+                from: t.from.to_string(),
+                to: t.to.to_string(),
+                cause: t.cause,
+                rfc: t.rfc,
+            }),
+            Output::Event(e) => Output::Event(e.to_string()),
+            Output::Idle { wake_at } => Output::Idle { wake_at },
+        }
+    }
+
+    fn suggested_command_lines(&self) -> Vec<String> {
+        self.suggested_commands().iter().map(ToString::to_string).collect()
+    }
+
+    fn dissect_dyn(&self, bytes: &[u8]) -> Dissection {
+        M::dissect(bytes)
+    }
+
+    fn clone_box(&self) -> Box<dyn DynMachine> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn DynMachine> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}

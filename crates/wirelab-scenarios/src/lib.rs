@@ -1,0 +1,141 @@
+//! The scenarios wirelab can play: each one names its machines, its network and its
+//! script, and runs in the simulator to a [`Trace`]. The UI, the `wirelab scenarios` and
+//! `wirelab export` commands and the tests all take scenarios from here.
+//!
+//! Scenario ids are short kebab-case names that never change: course pages link to them.
+
+use core::time::Duration;
+use serde::Serialize;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use wirelab_core::{Instant, LinkConfig, Sim, SimError, Trace};
+use wirelab_tcp::{Config as TcpConfig, Tcp};
+
+/// The seed's topics, used to group scenarios on the landing page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Topic {
+    Models,
+    WebSocket,
+    Transport,
+    FileTransfer,
+    Email,
+    RealTime,
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Topic::Models => "Client-server and peer-to-peer",
+            Topic::WebSocket => "WebSocket",
+            Topic::Transport => "HTTP, TCP and UDP",
+            Topic::FileTransfer => "FTP and SFTP",
+            Topic::Email => "Email",
+            Topic::RealTime => "Real-time and P2P",
+        })
+    }
+}
+
+/// What the catalogue says of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScenarioInfo {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub topic: Topic,
+    pub summary: &'static str,
+}
+
+/// What a person can change about a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    pub seed: u64,
+    pub link: LinkConfig,
+    /// Trace indices of `Sent` events to lose on purpose.
+    pub drops: Vec<usize>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params { seed: 1, link: LinkConfig::default(), drops: Vec::new() }
+    }
+}
+
+/// Why a scenario could not be run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScenarioError {
+    UnknownScenario(String),
+    Sim(SimError),
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScenarioError::UnknownScenario(id) => {
+                let ids: Vec<&str> = CATALOGUE.iter().map(|s| s.id).collect();
+                write!(f, "no scenario named {id:?}; known scenarios: {}", ids.join(", "))
+            }
+            ScenarioError::Sim(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl From<SimError> for ScenarioError {
+    fn from(e: SimError) -> Self {
+        ScenarioError::Sim(e)
+    }
+}
+
+/// Every scenario, in the order the landing page lists them.
+pub const CATALOGUE: &[ScenarioInfo] = &[ScenarioInfo {
+    id: "tcp-handshake",
+    title: "TCP three-way handshake and orderly close",
+    topic: Topic::Transport,
+    summary: "A client opens a connection to a web server with SYN, SYN,ACK, ACK, then both sides close it with FIN and ACK; the client waits in TIME-WAIT.",
+}];
+
+/// The catalogue entry for `id`.
+pub fn info(id: &str) -> Option<&'static ScenarioInfo> {
+    CATALOGUE.iter().find(|s| s.id == id)
+}
+
+/// No run may take more events than this: a bound on a machine that never settles.
+pub const MAX_EVENTS: usize = 100_000;
+
+/// Runs scenario `id` with `params` to the end.
+pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
+    let mut sim = match id {
+        "tcp-handshake" => tcp_handshake(params)?,
+        _ => return Err(ScenarioError::UnknownScenario(id.to_string())),
+    };
+    sim.run(MAX_EVENTS)?;
+    Ok(sim.into_trace())
+}
+
+/// Documentation addresses (RFC 5737, TEST-NET-1): never real hosts.
+pub const CLIENT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), 49152);
+pub const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 80)), 80);
+
+fn new_sim(params: &Params) -> Sim {
+    let mut sim = Sim::new(params.seed, params.link.clone());
+    for &d in &params.drops {
+        sim.drop_transmission(d);
+    }
+    sim
+}
+
+/// The three-way handshake (RFC 9293 §3.5) and the orderly close (§3.6).
+fn tcp_handshake(params: &Params) -> Result<Sim, SimError> {
+    let mut sim = new_sim(params);
+    let mut client_cfg = TcpConfig::new(CLIENT, params.seed);
+    client_cfg.suggested_peer = Some(SERVER);
+    let client = sim.add_node("client", CLIENT.ip(), Box::new(Tcp::new(client_cfg)));
+    let server = sim.add_node("server", SERVER.ip(), Box::new(Tcp::new(TcpConfig::new(SERVER, params.seed))));
+    let ms = |n| Instant::ZERO + Duration::from_millis(n);
+    sim.command_at(ms(0), server, "listen")?;
+    sim.command_at(ms(1), client, &format!("connect {SERVER}"))?;
+    // Each side closes a little while after it has reason to, however long that took.
+    sim.command_on_state(client, "ESTABLISHED", Duration::from_millis(70), "close")?;
+    sim.command_on_state(server, "CLOSE-WAIT", Duration::from_millis(80), "close")?;
+    Ok(sim)
+}

@@ -1,0 +1,897 @@
+//! One TCP endpoint (one connection's TCB, RFC 9293 §3.3.1) as a sans-IO machine.
+//!
+//! Segment processing follows RFC 9293 §3.10.7 ("SEGMENT ARRIVES") in its order: check
+//! the sequence number, then RST, then SYN, then ACK, then the text, then FIN.
+//!
+//! Not yet here (the transport issue adds them): out-of-order reassembly (an out-of-order
+//! segment is answered with a duplicate ACK and dropped), RTT estimation (the RTO starts
+//! at RFC 6298's 1 s and only backs off), congestion control, zero-window probes.
+
+use crate::error::{TcpError, UsageError};
+use crate::seq::{gt, le, lt};
+use crate::wire::{self, Flags, Segment, TcpOption};
+use core::time::Duration;
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use wirelab_core::{Dissection, Input, Instant, Machine, Output, RfcRef, SeededRng, Transition, Transmit};
+
+const fn rfc(section: &'static str) -> Option<RfcRef> {
+    Some(RfcRef::new(9293, section))
+}
+
+/// The connection states of RFC 9293 §3.3.2, printed as the RFC spells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TcpState {
+    Closed,
+    Listen,
+    SynSent,
+    SynReceived,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+}
+
+impl TcpState {
+    /// All eleven, in the order RFC 9293 §3.3.2 introduces them.
+    pub const ALL: [TcpState; 11] = [
+        TcpState::Listen,
+        TcpState::SynSent,
+        TcpState::SynReceived,
+        TcpState::Established,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::CloseWait,
+        TcpState::Closing,
+        TcpState::LastAck,
+        TcpState::TimeWait,
+        TcpState::Closed,
+    ];
+
+    /// "synchronized" states: those after the handshake (RFC 9293 §3.5.2).
+    pub fn is_synchronized(self) -> bool {
+        !matches!(self, TcpState::Closed | TcpState::Listen | TcpState::SynSent)
+    }
+}
+
+impl fmt::Display for TcpState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TcpState::Closed => "CLOSED",
+            TcpState::Listen => "LISTEN",
+            TcpState::SynSent => "SYN-SENT",
+            TcpState::SynReceived => "SYN-RECEIVED",
+            TcpState::Established => "ESTABLISHED",
+            TcpState::FinWait1 => "FIN-WAIT-1",
+            TcpState::FinWait2 => "FIN-WAIT-2",
+            TcpState::CloseWait => "CLOSE-WAIT",
+            TcpState::Closing => "CLOSING",
+            TcpState::LastAck => "LAST-ACK",
+            TcpState::TimeWait => "TIME-WAIT",
+        })
+    }
+}
+
+/// How an endpoint is set up. No boolean parameters: each knob is named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The address and port this endpoint owns.
+    pub local: SocketAddr,
+    /// Seeds the initial sequence number generator.
+    pub seed: u64,
+    /// The MSS this endpoint announces (RFC 9293 §3.7.1). 1460 = Ethernet's 1500 − 40.
+    pub mss: u16,
+    /// The receive window it announces.
+    pub window: u16,
+    /// Maximum Segment Lifetime: TIME-WAIT lasts 2·MSL (RFC 9293 §3.4.2 suggests 2 minutes).
+    pub msl: Duration,
+    /// The first retransmission timeout: 1 s (RFC 6298 §2.1).
+    pub initial_rto: Duration,
+    /// Retransmissions of one segment before giving up (RFC 9293 §3.8.3's R2).
+    pub max_retries: u32,
+    /// The peer the UI suggests connecting to.
+    pub suggested_peer: Option<SocketAddr>,
+}
+
+impl Config {
+    /// RFC defaults for an endpoint at `local`.
+    pub fn new(local: SocketAddr, seed: u64) -> Self {
+        Config {
+            local,
+            seed,
+            mss: 1460,
+            window: 64240,
+            msl: Duration::from_secs(120),
+            initial_rto: Duration::from_secs(1),
+            max_retries: 5,
+            suggested_peer: None,
+        }
+    }
+}
+
+/// What the application asks of TCP (RFC 9293 §3.9.1's user calls), one console line each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Passive OPEN.
+    Listen,
+    /// Active OPEN to the given address.
+    Connect(SocketAddr),
+    /// SEND: queue bytes for the peer.
+    Send(Vec<u8>),
+    /// CLOSE: "I have no more data to send."
+    Close,
+    /// ABORT: drop everything and reset the connection.
+    Abort,
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Listen => write!(f, "listen"),
+            Command::Connect(a) => write!(f, "connect {a}"),
+            Command::Send(b) => write!(f, "send {}", String::from_utf8_lossy(b)),
+            Command::Close => write!(f, "close"),
+            Command::Abort => write!(f, "abort"),
+        }
+    }
+}
+
+impl FromStr for Command {
+    type Err = UsageError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (verb, rest) = s.split_once(' ').unwrap_or((s, ""));
+        match verb.to_ascii_lowercase().as_str() {
+            "listen" if rest.is_empty() => Ok(Command::Listen),
+            "connect" => rest.trim().parse().map(Command::Connect).map_err(|_| UsageError::BadCommand(s.to_string())),
+            "send" if !rest.is_empty() => Ok(Command::Send(rest.as_bytes().to_vec())),
+            "close" if rest.is_empty() => Ok(Command::Close),
+            "abort" if rest.is_empty() => Ok(Command::Abort),
+            _ => Err(UsageError::BadCommand(s.to_string())),
+        }
+    }
+}
+
+/// What the application above TCP is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Connected,
+    Data(Vec<u8>),
+    /// The peer sent FIN: "connection closing" (RFC 9293 §3.10.7.4, eighth).
+    PeerClosed,
+    Closed,
+    /// "connection reset" (RFC 9293 §3.10.7).
+    Reset,
+    /// "connection aborted due to user timeout" / R2 exceeded (RFC 9293 §3.8.3).
+    TimedOut,
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Connected => write!(f, "connection established"),
+            Event::Data(b) => write!(f, "received {} bytes: {:?}", b.len(), String::from_utf8_lossy(b)),
+            Event::PeerClosed => write!(f, "connection closing: the peer has no more data"),
+            Event::Closed => write!(f, "connection closed"),
+            Event::Reset => write!(f, "connection reset"),
+            Event::TimedOut => write!(f, "connection timed out"),
+        }
+    }
+}
+
+/// The Transmission Control Block (RFC 9293 §3.3.1), named as the RFC names its variables.
+#[derive(Clone, Debug)]
+struct Tcb {
+    remote: SocketAddr,
+    /// Opened by `listen` (passive): an RST in SYN-RECEIVED returns to LISTEN.
+    passive: bool,
+    iss: u32,
+    snd_una: u32,
+    snd_nxt: u32,
+    snd_wnd: u32,
+    snd_wl1: u32,
+    snd_wl2: u32,
+    irs: u32,
+    rcv_nxt: u32,
+    peer_mss: u16,
+    /// Data the application gave us that has not been sent yet.
+    send_queue: VecDeque<u8>,
+    /// Data sent and not yet acknowledged, starting at sequence number `unacked_seq`.
+    unacked: VecDeque<u8>,
+    unacked_seq: u32,
+    /// The application called CLOSE; send FIN once `send_queue` is empty.
+    close_pending: bool,
+    /// The sequence number our FIN occupies, once sent.
+    fin_seq: Option<u32>,
+}
+
+/// A TCP endpoint.
+#[derive(Clone, Debug)]
+pub struct Tcp {
+    config: Config,
+    rng: SeededRng,
+    state: TcpState,
+    tcb: Option<Tcb>,
+    out: VecDeque<Output<TcpState, Event>>,
+    rto: Duration,
+    retries: u32,
+    retransmit_at: Option<Instant>,
+    time_wait_until: Option<Instant>,
+}
+
+impl Tcp {
+    pub fn new(config: Config) -> Self {
+        let rng = SeededRng::derive(config.seed, &config.local.to_string());
+        let rto = config.initial_rto;
+        Tcp {
+            config,
+            rng,
+            state: TcpState::Closed,
+            tcb: None,
+            out: VecDeque::new(),
+            rto,
+            retries: 0,
+            retransmit_at: None,
+            time_wait_until: None,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn is_established(&self) -> bool {
+        self.state == TcpState::Established
+    }
+
+    /// (SND.UNA, SND.NXT, RCV.NXT), for tests and the UI.
+    pub fn sequence_variables(&self) -> Option<(u32, u32, u32)> {
+        self.tcb.as_ref().map(|t| (t.snd_una, t.snd_nxt, t.rcv_nxt))
+    }
+
+    /// The only place the state changes.
+    fn set_state(&mut self, to: TcpState, cause: impl Into<Cow<'static, str>>, rfc: Option<RfcRef>) {
+        let from = self.state;
+        assert!(from != to || to == TcpState::TimeWait, "invalid state transition {from:?} -> {to:?}");
+        self.state = to;
+        self.out.push_back(Output::Transition(Transition { from, to, cause: cause.into(), rfc }));
+        match to {
+            TcpState::Established => self.out.push_back(Output::Event(Event::Connected)),
+            TcpState::Closed | TcpState::Listen => {
+                self.retransmit_at = None;
+                self.time_wait_until = None;
+                self.rto = self.config.initial_rto;
+                self.retries = 0;
+                if to == TcpState::Closed {
+                    self.tcb = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Builds, checksums and queues one segment.
+    fn transmit(&mut self, flags: Flags, seq: u32, payload: Vec<u8>, reason: impl Into<Cow<'static, str>>, rfc: Option<RfcRef>) {
+        let Some(tcb) = &self.tcb else { return };
+        let options = if flags.contains(Flags::SYN) {
+            // "TCP implementations SHOULD send an MSS Option in every SYN segment" (RFC 9293 §3.7.1, SHLD-5)
+            vec![TcpOption::MaximumSegmentSize(self.config.mss)]
+        } else {
+            Vec::new()
+        };
+        let seg = Segment {
+            src_port: self.config.local.port(),
+            dst_port: tcb.remote.port(),
+            seq,
+            ack: if flags.contains(Flags::ACK) { tcb.rcv_nxt } else { 0 },
+            flags,
+            window: self.config.window,
+            urgent: 0,
+            options,
+            payload,
+        };
+        let bytes = seg.emit(self.config.local.ip(), tcb.remote.ip());
+        self.out.push_back(Output::Transmit(Transmit {
+            from: self.config.local,
+            to: tcb.remote,
+            bytes,
+            reason: reason.into(),
+            rfc,
+        }));
+    }
+
+    /// A reset answering `seg` when no connection matches it (RFC 9293 §3.10.7.1):
+    /// "If the ACK bit is off, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; if the ACK bit
+    /// is on, <SEQ=SEG.ACK><CTL=RST>".
+    fn reset_for(&mut self, from: SocketAddr, seg: &Segment, why: &'static str) {
+        let (flags, seq, ack) = if seg.flags.contains(Flags::ACK) {
+            (Flags::RST, seg.ack, 0)
+        } else {
+            (Flags::RST | Flags::ACK, 0, seg.seq.wrapping_add(seg.seg_len()))
+        };
+        let reply = Segment {
+            src_port: self.config.local.port(),
+            dst_port: seg.src_port,
+            seq,
+            ack,
+            flags,
+            window: 0,
+            urgent: 0,
+            options: Vec::new(),
+            payload: Vec::new(),
+        };
+        self.out.push_back(Output::Transmit(Transmit {
+            from: self.config.local,
+            to: from,
+            bytes: reply.emit(self.config.local.ip(), from.ip()),
+            reason: why.into(),
+            rfc: rfc("3.10.7.1"),
+        }));
+    }
+
+    fn send_ack(&mut self, reason: &'static str, section: &'static str) {
+        let Some(snd_nxt) = self.tcb.as_ref().map(|t| t.snd_nxt) else { return };
+        self.transmit(Flags::ACK, snd_nxt, Vec::new(), reason, rfc(section));
+    }
+
+    /// "If the retransmission timer is not running, start it running so that it will
+    /// expire after RTO seconds" (RFC 6298 §5.1).
+    fn arm_retransmit(&mut self, now: Instant) {
+        if self.retransmit_at.is_none() {
+            self.retransmit_at = Some(now + self.rto);
+        }
+    }
+
+    fn send_syn(&mut self, now: Instant, reason: &'static str) {
+        let Some(iss) = self.tcb.as_ref().map(|t| t.iss) else { return };
+        self.transmit(Flags::SYN, iss, Vec::new(), reason, rfc("3.5"));
+        self.arm_retransmit(now);
+    }
+
+    fn send_syn_ack(&mut self, now: Instant, reason: &'static str) {
+        let Some(iss) = self.tcb.as_ref().map(|t| t.iss) else { return };
+        self.transmit(Flags::SYN | Flags::ACK, iss, Vec::new(), reason, rfc("3.5"));
+        self.arm_retransmit(now);
+    }
+
+    /// Sends queued data the peer's window allows, then FIN if CLOSE was called.
+    fn flush(&mut self, now: Instant) {
+        loop {
+            let Some(tcb) = self.tcb.as_mut() else { return };
+            if !matches!(self.state, TcpState::Established | TcpState::CloseWait) {
+                return;
+            }
+            let in_flight = tcb.snd_nxt.wrapping_sub(tcb.snd_una);
+            let room = tcb.snd_wnd.saturating_sub(in_flight) as usize;
+            let mss = usize::from(self.config.mss.min(tcb.peer_mss));
+            let n = tcb.send_queue.len().min(room).min(mss);
+            if n == 0 {
+                break;
+            }
+            let chunk: Vec<u8> = tcb.send_queue.drain(..n).collect();
+            if tcb.unacked.is_empty() {
+                tcb.unacked_seq = tcb.snd_nxt;
+            }
+            tcb.unacked.extend(&chunk);
+            let seq = tcb.snd_nxt;
+            tcb.snd_nxt = tcb.snd_nxt.wrapping_add(n as u32);
+            self.transmit(Flags::ACK | Flags::PSH, seq, chunk, "to carry the application's data", rfc("3.10.2"));
+            self.arm_retransmit(now);
+        }
+        let Some(tcb) = self.tcb.as_mut() else { return };
+        if tcb.close_pending && tcb.send_queue.is_empty() && tcb.fin_seq.is_none() {
+            let seq = tcb.snd_nxt;
+            tcb.fin_seq = Some(seq);
+            tcb.snd_nxt = seq.wrapping_add(1);
+            let (to, cause, reason) = match self.state {
+                TcpState::CloseWait => (
+                    TcpState::LastAck,
+                    "was asked to close after the peer had closed",
+                    "to close its half too; it waits for the last ACK",
+                ),
+                _ => (
+                    TcpState::FinWait1,
+                    "was asked to close (CLOSE call)",
+                    "to say it has no more data to send (its FIN takes one sequence number)",
+                ),
+            };
+            self.set_state(to, cause, rfc("3.10.4"));
+            self.transmit(Flags::FIN | Flags::ACK, seq, Vec::new(), reason, rfc("3.6"));
+            self.arm_retransmit(now);
+        }
+    }
+
+    fn on_command(&mut self, now: Instant, cmd: Command) -> Result<(), TcpError> {
+        use TcpState::*;
+        match (cmd, self.state) {
+            (Command::Listen, Closed) => {
+                self.set_state(Listen, "was asked to wait for connections (passive OPEN)", rfc("3.10.1"));
+                Ok(())
+            }
+            (Command::Connect(remote), Closed) => {
+                // A seeded random ISS. RFC 9293 §3.4.1 asks for a clock-driven ISN with a
+                // keyed hash (RFC 6528); random numbers keep runs replayable and are just as
+                // unpredictable to an off-path attacker within one run.
+                let iss = self.rng.next_u32();
+                self.tcb = Some(Tcb::new(remote, false, iss));
+                self.set_state(SynSent, "was asked to connect (active OPEN) and sent its SYN", rfc("3.10.1"));
+                self.send_syn(now, "to open a connection, announcing its initial sequence number (ISN)");
+                Ok(())
+            }
+            (Command::Listen | Command::Connect(_), _) => Err(UsageError::ConnectionExists.into()),
+            (Command::Send(_), Closed | Listen) => Err(UsageError::ConnectionDoesNotExist.into()),
+            (Command::Send(data), SynSent | SynReceived | Established | CloseWait) => {
+                if let Some(tcb) = self.tcb.as_mut() {
+                    if tcb.close_pending {
+                        return Err(UsageError::ConnectionClosing.into());
+                    }
+                    tcb.send_queue.extend(data);
+                }
+                self.flush(now);
+                Ok(())
+            }
+            (Command::Send(_), _) => Err(UsageError::ConnectionClosing.into()),
+            (Command::Close, Closed) => Err(UsageError::ConnectionDoesNotExist.into()),
+            (Command::Close, Listen | SynSent) => {
+                self.set_state(Closed, "was asked to close before any connection existed", rfc("3.10.4"));
+                Ok(())
+            }
+            (Command::Close, SynReceived | Established | CloseWait) => {
+                if let Some(tcb) = self.tcb.as_mut() {
+                    tcb.close_pending = true;
+                }
+                if self.state == SynReceived {
+                    // "If no SENDs have been issued and there is no pending data to send,
+                    // then form a FIN segment and send it, and enter FIN-WAIT-1 state"
+                    // (RFC 9293 §3.10.4). We wait for ESTABLISHED: simpler, and allowed
+                    // ("otherwise, queue for processing after entering ESTABLISHED state").
+                    return Ok(());
+                }
+                self.flush(now);
+                Ok(())
+            }
+            (Command::Close, _) => Err(UsageError::ConnectionClosing.into()),
+            (Command::Abort, Closed) => Err(UsageError::ConnectionDoesNotExist.into()),
+            (Command::Abort, state) => {
+                if matches!(state, SynReceived | Established | FinWait1 | FinWait2 | CloseWait) {
+                    let snd_nxt = self.tcb.as_ref().map_or(0, |t| t.snd_nxt);
+                    // "Send a reset segment: <SEQ=SND.NXT><CTL=RST>" (RFC 9293 §3.10.5)
+                    self.transmit(Flags::RST, snd_nxt, Vec::new(), "to abort the connection at once", rfc("3.10.5"));
+                }
+                self.set_state(Closed, "was asked to abort (ABORT call)", rfc("3.10.5"));
+                Ok(())
+            }
+        }
+    }
+
+    fn on_timeout(&mut self, now: Instant) {
+        if self.time_wait_until.is_some_and(|t| t <= now) {
+            self.time_wait_until = None;
+            // "If the time-wait timeout expires on a connection, delete the TCB, enter the
+            // CLOSED state, and return." (RFC 9293 §3.10.8)
+            self.set_state(TcpState::Closed, "waited 2·MSL in TIME-WAIT, long enough for any delayed segment of this connection to die out", rfc("3.10.8"));
+            self.out.push_back(Output::Event(Event::Closed));
+            return;
+        }
+        if !self.retransmit_at.is_some_and(|t| t <= now) {
+            return;
+        }
+        self.retransmit_at = None;
+        self.retries += 1;
+        if self.retries > self.config.max_retries {
+            self.set_state(TcpState::Closed, "gave up after too many retransmissions (R2)", rfc("3.8.3"));
+            self.out.push_back(Output::Event(Event::TimedOut));
+            return;
+        }
+        // "The host MUST set RTO <- RTO * 2 ('back off the timer')" (RFC 6298 §5.5),
+        // capped at 60 s (RFC 6298 §2.5).
+        self.rto = (self.rto * 2).min(Duration::from_secs(60));
+        self.retransmit_earliest(now);
+    }
+
+    /// "Retransmit the earliest segment that has not been acknowledged" (RFC 6298 §5.4).
+    fn retransmit_earliest(&mut self, now: Instant) {
+        let Some(tcb) = self.tcb.as_ref() else { return };
+        let (snd_una, iss, fin_seq) = (tcb.snd_una, tcb.iss, tcb.fin_seq);
+        let mss = usize::from(self.config.mss.min(tcb.peer_mss));
+        let data: Vec<u8> = tcb.unacked.iter().take(mss).copied().collect();
+        match self.state {
+            TcpState::SynSent => self.send_syn(now, "again: its SYN was not answered before the retransmission timer expired"),
+            TcpState::SynReceived if snd_una == iss => {
+                self.send_syn_ack(now, "again: its SYN,ACK was not acknowledged before the retransmission timer expired")
+            }
+            _ if !data.is_empty() => {
+                self.transmit(Flags::ACK | Flags::PSH, snd_una, data, "again: the data was not acknowledged in time", rfc("3.8.1"));
+                self.arm_retransmit(now);
+            }
+            _ if fin_seq == Some(snd_una) => {
+                self.transmit(Flags::FIN | Flags::ACK, snd_una, Vec::new(), "again: its FIN was not acknowledged in time", rfc("3.8.1"));
+                self.arm_retransmit(now);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_segment(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) -> Result<(), TcpError> {
+        // "If the checksum fails, the segment is discarded" (RFC 9293 §3.1; MUST-2/3)
+        wire::verify_checksum(from.ip(), self.config.local.ip(), bytes)?;
+        let seg = Segment::parse(bytes)?;
+        let ours = seg.dst_port == self.config.local.port()
+            && self.tcb.as_ref().is_none_or(|t| t.remote == from && t.remote.port() == seg.src_port);
+        match self.state {
+            _ if !ours => self.on_segment_closed(from, &seg),
+            TcpState::Closed => self.on_segment_closed(from, &seg),
+            TcpState::Listen => self.on_segment_listen(now, from, &seg),
+            TcpState::SynSent => self.on_segment_syn_sent(now, from, &seg),
+            _ => self.on_segment_synchronized(now, seg),
+        }
+        Ok(())
+    }
+
+    /// RFC 9293 §3.10.7.1: "If the state is CLOSED (i.e., TCB does not exist) … An
+    /// incoming segment not containing a RST causes a RST to be sent in response."
+    fn on_segment_closed(&mut self, from: SocketAddr, seg: &Segment) {
+        if !seg.flags.contains(Flags::RST) {
+            self.reset_for(from, seg, "because no connection matches the segment it received");
+        }
+    }
+
+    /// RFC 9293 §3.10.7.2.
+    fn on_segment_listen(&mut self, now: Instant, from: SocketAddr, seg: &Segment) {
+        // "First, check for a RST: An incoming RST segment could not be valid since it
+        // could not have been sent in response to anything sent by this incarnation."
+        if seg.flags.contains(Flags::RST) {
+            return;
+        }
+        // "Second, check for an ACK: Any acknowledgment is bad if it arrives on a
+        // connection still in the LISTEN state. An acceptable reset segment should be
+        // formed for any arriving ACK-bearing segment."
+        if seg.flags.contains(Flags::ACK) {
+            self.reset_for(from, seg, "because an ACK cannot be valid in LISTEN");
+            return;
+        }
+        // "Third, check for a SYN: … set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ …
+        // ISS should be selected and a SYN segment sent of the form
+        // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set to ISS+1 and SND.UNA to ISS.
+        // The connection state should be changed to SYN-RECEIVED."
+        if seg.flags.contains(Flags::SYN) {
+            let iss = self.rng.next_u32();
+            let mut tcb = Tcb::new(from, true, iss);
+            tcb.irs = seg.seq;
+            tcb.rcv_nxt = seg.seq.wrapping_add(1);
+            tcb.snd_wnd = u32::from(seg.window);
+            tcb.peer_mss = seg.mss().unwrap_or(536);
+            self.tcb = Some(tcb);
+            self.set_state(TcpState::SynReceived, "received a SYN and answered it with its own SYN,ACK", rfc("3.10.7.2"));
+            self.send_syn_ack(now, "to acknowledge the client's SYN and send its own ISN in the same segment");
+        }
+        // "Fourth, other data or control: … drop the segment and return."
+    }
+
+    /// RFC 9293 §3.10.7.3.
+    fn on_segment_syn_sent(&mut self, now: Instant, from: SocketAddr, seg: &Segment) {
+        let Some((iss, snd_una, snd_nxt)) = self.tcb.as_ref().map(|t| (t.iss, t.snd_una, t.snd_nxt)) else { return };
+        // "First, check the ACK bit: If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
+        // (unless the RST bit is set, if so drop the segment and return)"
+        let ack_ok = seg.flags.contains(Flags::ACK) && {
+            if le(seg.ack, iss) || gt(seg.ack, snd_nxt) {
+                if !seg.flags.contains(Flags::RST) {
+                    self.reset_for(from, seg, "because the ACK does not acknowledge anything it sent");
+                }
+                return;
+            }
+            le(snd_una, seg.ack)
+        };
+        // "Second, check the RST bit: If the ACK was acceptable, then signal to the user
+        // 'error: connection reset', drop the segment, enter CLOSED state"
+        if seg.flags.contains(Flags::RST) {
+            if ack_ok {
+                self.set_state(TcpState::Closed, "received RST: the peer refused the connection", rfc("3.10.7.3"));
+                self.out.push_back(Output::Event(Event::Reset));
+            }
+            return;
+        }
+        // "Fourth, check the SYN bit"
+        if !seg.flags.contains(Flags::SYN) {
+            return; // "If neither of the SYN or RST bits is set, then drop the segment and return."
+        }
+        if let Some(tcb) = self.tcb.as_mut() {
+            tcb.rcv_nxt = seg.seq.wrapping_add(1);
+            tcb.irs = seg.seq;
+            tcb.peer_mss = seg.mss().unwrap_or(536);
+            if ack_ok {
+                tcb.snd_una = seg.ack;
+            }
+            tcb.snd_wnd = u32::from(seg.window);
+            tcb.snd_wl1 = seg.seq;
+            tcb.snd_wl2 = seg.ack;
+        }
+        if ack_ok && gt(seg.ack, iss) {
+            // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to
+            // ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
+            self.retransmit_at = None;
+            self.retries = 0;
+            self.set_state(TcpState::Established, "received SYN,ACK acknowledging its SYN", rfc("3.10.7.3"));
+            self.send_ack("to acknowledge the server's SYN: the three-way handshake is complete", "3.5");
+            self.flush(now);
+        } else {
+            // "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
+            // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it." (simultaneous open)
+            self.set_state(TcpState::SynReceived, "received a SYN without an ACK: a simultaneous open", rfc("3.10.7.3"));
+            self.send_syn_ack(now, "to acknowledge the peer's SYN in a simultaneous open");
+        }
+    }
+
+    /// RFC 9293 §3.10.7.4: every state from SYN-RECEIVED on.
+    fn on_segment_synchronized(&mut self, now: Instant, mut seg: Segment) {
+        let Some(tcb) = self.tcb.as_ref() else { return };
+        let (rcv_nxt, rcv_wnd) = (tcb.rcv_nxt, u32::from(self.config.window));
+        // "First, check sequence number": the four acceptability cases.
+        let seg_len = seg.seg_len();
+        let in_window = |s: u32| le(rcv_nxt, s) && lt(s, rcv_nxt.wrapping_add(rcv_wnd));
+        let acceptable = match (seg_len, rcv_wnd) {
+            (0, 0) => seg.seq == rcv_nxt,
+            (0, _) => in_window(seg.seq),
+            (_, 0) => false,
+            (_, _) => in_window(seg.seq) || in_window(seg.seq.wrapping_add(seg_len - 1)),
+        };
+        if !acceptable {
+            // "If an incoming segment is not acceptable, an acknowledgment should be sent in
+            // reply (unless the RST bit is set, if so drop the segment and return)"
+            if !seg.flags.contains(Flags::RST) {
+                self.send_ack("because the segment it received lies outside its receive window", "3.10.7.4");
+            }
+            return;
+        }
+        // "Second, check the RST bit" (RFC 5961's exact-match check applies when the RST
+        // is not exactly at RCV.NXT; we accept any in-window RST, as RFC 9293 allows.)
+        if seg.flags.contains(Flags::RST) {
+            let passive = self.tcb.as_ref().is_some_and(|t| t.passive);
+            if self.state == TcpState::SynReceived && passive {
+                self.set_state(TcpState::Listen, "received RST in SYN-RECEIVED: back to waiting", rfc("3.10.7.4"));
+                self.tcb = None;
+            } else {
+                self.set_state(TcpState::Closed, "received RST: the peer reset the connection", rfc("3.10.7.4"));
+                self.out.push_back(Output::Event(Event::Reset));
+            }
+            return;
+        }
+        // "Fourth, check the SYN bit … TCP endpoints MUST send a 'challenge ACK'" (RFC 5961 §4)
+        if seg.flags.contains(Flags::SYN) {
+            self.send_ack("as a challenge ACK: a SYN in a synchronized state is suspect (RFC 5961)", "3.10.7.4");
+            return;
+        }
+        // "Fifth, check the ACK field: if the ACK bit is off, drop the segment and return"
+        if !seg.flags.contains(Flags::ACK) {
+            return;
+        }
+        if !self.process_ack(now, &seg) {
+            return;
+        }
+        // "Seventh, process the segment text" in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2.
+        let mut need_ack = false;
+        let mut fin_in_order = seg.flags.contains(Flags::FIN);
+        if matches!(self.state, TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2) {
+            if let Some(tcb) = self.tcb.as_mut() {
+                // Trim what we already have from the front of the segment.
+                if lt(seg.seq, tcb.rcv_nxt) {
+                    let dup = tcb.rcv_nxt.wrapping_sub(seg.seq) as usize;
+                    seg.payload.drain(..dup.min(seg.payload.len()));
+                    seg.seq = tcb.rcv_nxt;
+                }
+                if seg.seq != tcb.rcv_nxt {
+                    // Out of order: no reassembly yet, so ask again for what we miss.
+                    fin_in_order = false;
+                    need_ack = true;
+                } else if !seg.payload.is_empty() {
+                    tcb.rcv_nxt = tcb.rcv_nxt.wrapping_add(seg.payload.len() as u32);
+                    self.out.push_back(Output::Event(Event::Data(std::mem::take(&mut seg.payload))));
+                    need_ack = true;
+                }
+            }
+        } else {
+            fin_in_order = fin_in_order && self.tcb.as_ref().is_some_and(|t| seg.seq.wrapping_add(seg.payload.len() as u32) == t.rcv_nxt.wrapping_sub(1));
+            // In CLOSE-WAIT, CLOSING, LAST-ACK and TIME-WAIT a retransmitted FIN is
+            // acknowledged again but changes nothing.
+            if fin_in_order {
+                self.send_ack("to acknowledge the retransmitted FIN again", "3.10.7.4");
+                if self.state == TcpState::TimeWait {
+                    self.time_wait_until = Some(now + self.config.msl * 2);
+                }
+            }
+            return;
+        }
+        // "Eighth, check the FIN bit"
+        if fin_in_order {
+            if let Some(tcb) = self.tcb.as_mut() {
+                tcb.rcv_nxt = tcb.rcv_nxt.wrapping_add(1);
+            }
+            self.out.push_back(Output::Event(Event::PeerClosed));
+            let fin_acked = self.our_fin_acked();
+            match self.state {
+                TcpState::Established => {
+                    self.set_state(TcpState::CloseWait, "received FIN: the peer has no more data to send", rfc("3.10.7.4"));
+                    self.send_ack("to acknowledge the peer's FIN (a FIN takes one sequence number)", "3.6");
+                    // The application may still send, then CLOSE.
+                    self.flush(now);
+                    return;
+                }
+                TcpState::FinWait1 if !fin_acked => {
+                    self.set_state(TcpState::Closing, "received FIN before the ACK of its own FIN: a simultaneous close", rfc("3.10.7.4"));
+                }
+                TcpState::FinWait1 | TcpState::FinWait2 => {
+                    self.enter_time_wait(now, "received the peer's FIN after its own FIN was acknowledged");
+                }
+                _ => {}
+            }
+            self.send_ack("to acknowledge the peer's FIN (a FIN takes one sequence number)", "3.6");
+            return;
+        }
+        if need_ack {
+            self.send_ack("to acknowledge the data it received", "3.10.7.4");
+        }
+        self.flush(now);
+    }
+
+    fn our_fin_acked(&self) -> bool {
+        self.tcb.as_ref().is_some_and(|t| t.fin_seq.is_some_and(|f| lt(f, t.snd_una)))
+    }
+
+    fn enter_time_wait(&mut self, now: Instant, cause: &'static str) {
+        self.retransmit_at = None;
+        self.time_wait_until = Some(now + self.config.msl * 2);
+        self.set_state(TcpState::TimeWait, cause, rfc("3.10.7.4"));
+    }
+
+    /// "Fifth, check the ACK field" for the synchronized states. Returns false when the
+    /// segment is done with.
+    fn process_ack(&mut self, now: Instant, seg: &Segment) -> bool {
+        let Some(tcb) = self.tcb.as_mut() else { return false };
+        if self.state == TcpState::SynReceived {
+            // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and continue
+            // processing … If the segment acknowledgment is not acceptable, form a reset
+            // segment <SEQ=SEG.ACK><CTL=RST> and send it."
+            if lt(tcb.snd_una, seg.ack) && le(seg.ack, tcb.snd_nxt) {
+                tcb.snd_wnd = u32::from(seg.window);
+                tcb.snd_wl1 = seg.seq;
+                tcb.snd_wl2 = seg.ack;
+                self.set_state(TcpState::Established, "received the ACK of its SYN,ACK", rfc("3.10.7.4"));
+            } else {
+                let from = tcb.remote;
+                self.reset_for(from, seg, "because the ACK does not acknowledge its SYN,ACK");
+                return false;
+            }
+        }
+        let Some(tcb) = self.tcb.as_mut() else { return false };
+        if lt(tcb.snd_una, seg.ack) && le(seg.ack, tcb.snd_nxt) {
+            // New data acknowledged: "SND.UNA <- SEG.ACK. Any segments on the
+            // retransmission queue that are thereby entirely acknowledged are removed."
+            let acked_data = seg.ack.wrapping_sub(tcb.unacked_seq) as usize;
+            let n = acked_data.min(tcb.unacked.len());
+            tcb.unacked.drain(..n);
+            tcb.unacked_seq = tcb.unacked_seq.wrapping_add(n as u32);
+            tcb.snd_una = seg.ack;
+            self.retries = 0;
+            self.rto = self.config.initial_rto;
+            self.retransmit_at = None;
+            // "When all outstanding data has been acknowledged, turn off the retransmission
+            // timer. When an ACK is received that acknowledges new data, restart the
+            // retransmission timer" (RFC 6298 §5.2, §5.3)
+            if tcb.snd_una != tcb.snd_nxt {
+                self.arm_retransmit(now);
+            }
+        } else if gt(seg.ack, tcb.snd_nxt) {
+            // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK,
+            // drop the segment, and return."
+            self.send_ack("because the ACK acknowledges data it never sent", "3.10.7.4");
+            return false;
+        }
+        let Some(tcb) = self.tcb.as_mut() else { return false };
+        // Window update: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be
+        // updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))"
+        if le(tcb.snd_una, seg.ack)
+            && le(seg.ack, tcb.snd_nxt)
+            && (lt(tcb.snd_wl1, seg.seq) || (tcb.snd_wl1 == seg.seq && le(tcb.snd_wl2, seg.ack)))
+        {
+            tcb.snd_wnd = u32::from(seg.window);
+            tcb.snd_wl1 = seg.seq;
+            tcb.snd_wl2 = seg.ack;
+        }
+        let fin_acked = self.our_fin_acked();
+        match self.state {
+            TcpState::FinWait1 if fin_acked => {
+                self.set_state(TcpState::FinWait2, "received the ACK of its FIN; it waits for the peer's FIN", rfc("3.10.7.4"));
+            }
+            TcpState::Closing => {
+                if fin_acked {
+                    self.enter_time_wait(now, "received the ACK of its FIN after a simultaneous close");
+                }
+                return false;
+            }
+            TcpState::LastAck => {
+                if fin_acked {
+                    self.set_state(TcpState::Closed, "received the ACK of its FIN: both halves are closed", rfc("3.10.7.4"));
+                    self.out.push_back(Output::Event(Event::Closed));
+                }
+                return false;
+            }
+            _ => {}
+        }
+        true
+    }
+}
+
+impl Tcb {
+    fn new(remote: SocketAddr, passive: bool, iss: u32) -> Self {
+        Tcb {
+            remote,
+            passive,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss.wrapping_add(1),
+            snd_wnd: 0,
+            snd_wl1: 0,
+            snd_wl2: 0,
+            irs: 0,
+            rcv_nxt: 0,
+            peer_mss: 536,
+            send_queue: VecDeque::new(),
+            unacked: VecDeque::new(),
+            unacked_seq: iss.wrapping_add(1),
+            close_pending: false,
+            fin_seq: None,
+        }
+    }
+}
+
+impl Machine for Tcp {
+    type State = TcpState;
+    type Command = Command;
+    type Event = Event;
+    type Error = TcpError;
+
+    fn state(&self) -> TcpState {
+        self.state
+    }
+
+    fn handle_input(&mut self, now: Instant, input: Input<'_, Command>) -> Result<(), TcpError> {
+        match input {
+            Input::Receive { from, bytes } => self.on_segment(now, from, bytes),
+            Input::Timeout => {
+                self.on_timeout(now);
+                Ok(())
+            }
+            Input::Command(cmd) => self.on_command(now, cmd),
+        }
+    }
+
+    fn poll_output(&mut self, _now: Instant) -> Output<TcpState, Event> {
+        self.out.pop_front().unwrap_or(Output::Idle {
+            wake_at: [self.retransmit_at, self.time_wait_until].into_iter().flatten().min(),
+        })
+    }
+
+    fn suggested_commands(&self) -> Vec<Command> {
+        match self.state {
+            TcpState::Closed => {
+                let mut v = vec![Command::Listen];
+                v.extend(self.config.suggested_peer.map(Command::Connect));
+                v
+            }
+            TcpState::Established => vec![Command::Send(b"hello".to_vec()), Command::Close, Command::Abort],
+            TcpState::CloseWait => vec![Command::Close, Command::Abort],
+            TcpState::Listen | TcpState::SynSent => vec![Command::Close],
+            _ => vec![Command::Abort],
+        }
+    }
+
+    fn dissect(bytes: &[u8]) -> Dissection {
+        wire::dissect(bytes)
+    }
+}
