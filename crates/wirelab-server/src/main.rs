@@ -1,0 +1,130 @@
+//! `wirelab`: the whole deployment in one binary. `wirelab serve` serves the embedded app
+//! and its WebSocket endpoints; `wirelab scenarios` and `wirelab export` give course
+//! authors the simulator from the command line.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wirelab_core::LinkConfig;
+use wirelab_scenarios::{Params, CATALOGUE};
+
+#[derive(Parser, Debug)]
+#[command(name = "wirelab", version, about = "A network-protocol playground: the server and its tools")]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// With no subcommand, `wirelab` serves: these are `serve`'s options.
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Serve the app, /ws and /healthz (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// List the scenarios: id, topic, title.
+    Scenarios,
+    /// Run a scenario in the simulator and write its trace.
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, env = "WIRELAB_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    /// The whole trace as JSON: every event, frame bytes and field annotations.
+    Json,
+    /// A plain-text ladder diagram.
+    Ascii,
+}
+
+#[derive(clap::Args, Debug)]
+struct ExportArgs {
+    /// Scenario id, as `wirelab scenarios` lists them.
+    scenario: String,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Probability that the link loses a frame, 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Where to write; standard output when absent.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Cmd::Serve(cli.serve)) {
+        Cmd::Serve(args) => serve(args),
+        Cmd::Scenarios => {
+            for s in CATALOGUE {
+                println!("{:<20} {:<32} {}", s.id, s.topic.to_string(), s.title);
+            }
+            ExitCode::SUCCESS
+        }
+        Cmd::Export(args) => match export(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("wirelab export: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn export(args: &ExportArgs) -> Result<(), String> {
+    if !(0.0..=1.0).contains(&args.loss) {
+        return Err(format!("--loss must be between 0 and 1, got {}", args.loss));
+    }
+    let params = Params { seed: args.seed, link: LinkConfig { loss: args.loss, ..LinkConfig::default() }, drops: vec![] };
+    let trace = wirelab_scenarios::run(&args.scenario, &params).map_err(|e| e.to_string())?;
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&trace).map_err(|e| e.to_string())?,
+        Format::Ascii => trace.ascii_ladder(),
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wirelab: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let listener = wirelab_server::bind(args.addr).await?;
+        // The xtask and the e2e test read this line to learn the port.
+        println!("wirelab listening on http://{}", listener.local_addr()?);
+        wirelab_server::serve(listener, wirelab_server::shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wirelab: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
