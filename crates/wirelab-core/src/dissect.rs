@@ -23,8 +23,22 @@ pub struct Field {
 }
 
 impl Field {
-    pub fn new(name: impl Into<String>, start: usize, len: usize, value: impl Into<String>, meaning: impl Into<String>) -> Self {
-        Field { name: name.into(), start, len, bits: None, value: value.into(), meaning: meaning.into(), depth: 0 }
+    pub fn new(
+        name: impl Into<String>,
+        start: usize,
+        len: usize,
+        value: impl Into<String>,
+        meaning: impl Into<String>,
+    ) -> Self {
+        Field {
+            name: name.into(),
+            start,
+            len,
+            bits: None,
+            value: value.into(),
+            meaning: meaning.into(),
+            depth: 0,
+        }
     }
 
     /// The same field as a bit field inside its bytes.

@@ -1,11 +1,11 @@
 //! The wirelab backend: serves the app embedded in this binary, `/healthz`, and the
 //! `/ws` WebSocket echo that proves the browser's Wasm app talks to a real server.
 
+use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use rust_embed::RustEmbed;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,19 +21,29 @@ pub const MAX_WS_MESSAGE: usize = 64 * 1024;
 
 /// All routes.
 pub fn router() -> Router {
-    Router::new().route("/healthz", get(healthz)).route("/ws", get(ws_echo)).fallback(static_file)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/ws", get(ws_echo))
+        .fallback(static_file)
 }
 
 /// Binds `addr` (port 0 picks a free port), with an error that names the address.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await.map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
 }
 
 /// Serves on `listener` until `shutdown` completes; then stops accepting and lets open
 /// requests finish.
-pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     tracing::info!(local = %listener.local_addr()?, "serving");
-    axum::serve(listener, router()).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router())
+        .with_graceful_shutdown(shutdown)
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -75,7 +85,10 @@ async fn ws_echo(ws: WebSocketUpgrade) -> Response {
 }
 
 /// Sends every text and binary message back as it came. Pings are answered by the
-/// library with pongs (RFC 6455 §5.5.2); a close is answered with a close.
+/// library with pongs (RFC 6455 §5.5.2). A Close is answered by the library with a Close
+/// carrying the same code, flushed by the next `recv`, which then ends the stream: so on a
+/// Close we keep reading rather than return, or the reply would never be sent and the
+/// browser would see 1006 instead of a clean close (RFC 6455 §5.5.1).
 async fn echo(mut socket: WebSocket) {
     while let Some(msg) = socket.recv().await {
         let msg = match msg {
@@ -87,8 +100,7 @@ async fn echo(mut socket: WebSocket) {
         };
         let reply = match msg {
             Message::Text(_) | Message::Binary(_) => msg,
-            Message::Close(_) => return,
-            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Close(_) | Message::Ping(_) | Message::Pong(_) => continue,
         };
         if socket.send(reply).await.is_err() {
             return;
@@ -103,10 +115,16 @@ async fn static_file(uri: Uri) -> Response {
     let path = if path.is_empty() { "index.html" } else { path };
     match Dist::get(path) {
         Some(file) => file_response(path, file),
-        None if !path.rsplit('/').next().unwrap_or("").contains('.') => match Dist::get("index.html") {
-            Some(file) => file_response("index.html", file),
-            None => (StatusCode::NOT_FOUND, "the app is not built into this server\n").into_response(),
-        },
+        None if !path.rsplit('/').next().unwrap_or("").contains('.') => {
+            match Dist::get("index.html") {
+                Some(file) => file_response("index.html", file),
+                None => (
+                    StatusCode::NOT_FOUND,
+                    "the app is not built into this server\n",
+                )
+                    .into_response(),
+            }
+        }
         None => (StatusCode::NOT_FOUND, format!("no such file: /{path}\n")).into_response(),
     }
 }
@@ -114,6 +132,17 @@ async fn static_file(uri: Uri) -> Response {
 fn file_response(path: &str, file: rust_embed::EmbeddedFile) -> Response {
     let mime = file.metadata.mimetype().to_string();
     // Trunk names assets by content hash: they never change. index.html must be re-read.
-    let cache = if path == "index.html" { "no-cache" } else { "public, max-age=31536000, immutable" };
-    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, cache.to_string())], file.data).into_response()
+    let cache = if path == "index.html" {
+        "no-cache"
+    } else {
+        "public, max-age=31536000, immutable"
+    };
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, cache.to_string()),
+        ],
+        file.data,
+    )
+        .into_response()
 }

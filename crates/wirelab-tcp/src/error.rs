@@ -19,11 +19,18 @@ pub enum WireError {
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WireError::Truncated { len } => write!(f, "truncated segment: {len} bytes, a TCP header needs 20"),
-            WireError::BadDataOffset { words, len } => {
-                write!(f, "data offset of {words} words does not fit a {len}-byte segment")
+            WireError::Truncated { len } => {
+                write!(f, "truncated segment: {len} bytes, a TCP header needs 20")
             }
-            WireError::BadOption { kind, at } => write!(f, "malformed option of kind {kind} at byte {at}"),
+            WireError::BadDataOffset { words, len } => {
+                write!(
+                    f,
+                    "data offset of {words} words does not fit a {len}-byte segment"
+                )
+            }
+            WireError::BadOption { kind, at } => {
+                write!(f, "malformed option of kind {kind} at byte {at}")
+            }
             WireError::BadChecksum { found, expected } => {
                 write!(f, "bad checksum 0x{found:04x}, expected 0x{expected:04x}")
             }
@@ -53,7 +60,10 @@ impl fmt::Display for UsageError {
             UsageError::ConnectionExists => write!(f, "connection already exists"),
             UsageError::ConnectionDoesNotExist => write!(f, "connection does not exist"),
             UsageError::ConnectionClosing => write!(f, "connection closing"),
-            UsageError::BadCommand(s) => write!(f, "unknown command {s:?}: try listen, connect <ip:port>, send <text>, close or abort"),
+            UsageError::BadCommand(s) => write!(
+                f,
+                "unknown command {s:?}: try listen, connect <ip:port>, send <text>, close or abort"
+            ),
         }
     }
 }

@@ -16,7 +16,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use wirelab_core::{Dissection, Input, Instant, Machine, Output, RfcRef, SeededRng, Transition, Transmit};
+use wirelab_core::{
+    Dissection, Input, Instant, Machine, Output, RfcRef, SeededRng, Transition, Transmit,
+};
 
 const fn rfc(section: &'static str) -> Option<RfcRef> {
     Some(RfcRef::new(9293, section))
@@ -56,7 +58,10 @@ impl TcpState {
 
     /// "synchronized" states: those after the handshake (RFC 9293 §3.5.2).
     pub fn is_synchronized(self) -> bool {
-        !matches!(self, TcpState::Closed | TcpState::Listen | TcpState::SynSent)
+        !matches!(
+            self,
+            TcpState::Closed | TcpState::Listen | TcpState::SynSent
+        )
     }
 }
 
@@ -149,7 +154,11 @@ impl FromStr for Command {
         let (verb, rest) = s.split_once(' ').unwrap_or((s, ""));
         match verb.to_ascii_lowercase().as_str() {
             "listen" if rest.is_empty() => Ok(Command::Listen),
-            "connect" => rest.trim().parse().map(Command::Connect).map_err(|_| UsageError::BadCommand(s.to_string())),
+            "connect" => rest
+                .trim()
+                .parse()
+                .map(Command::Connect)
+                .map_err(|_| UsageError::BadCommand(s.to_string())),
             "send" if !rest.is_empty() => Ok(Command::Send(rest.as_bytes().to_vec())),
             "close" if rest.is_empty() => Ok(Command::Close),
             "abort" if rest.is_empty() => Ok(Command::Abort),
@@ -176,7 +185,12 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Connected => write!(f, "connection established"),
-            Event::Data(b) => write!(f, "received {} bytes: {:?}", b.len(), String::from_utf8_lossy(b)),
+            Event::Data(b) => write!(
+                f,
+                "received {} bytes: {:?}",
+                b.len(),
+                String::from_utf8_lossy(b)
+            ),
             Event::PeerClosed => write!(f, "connection closing: the peer has no more data"),
             Event::Closed => write!(f, "connection closed"),
             Event::Reset => write!(f, "connection reset"),
@@ -256,11 +270,24 @@ impl Tcp {
     }
 
     /// The only place the state changes.
-    fn set_state(&mut self, to: TcpState, cause: impl Into<Cow<'static, str>>, rfc: Option<RfcRef>) {
+    fn set_state(
+        &mut self,
+        to: TcpState,
+        cause: impl Into<Cow<'static, str>>,
+        rfc: Option<RfcRef>,
+    ) {
         let from = self.state;
-        assert!(from != to || to == TcpState::TimeWait, "invalid state transition {from:?} -> {to:?}");
+        assert!(
+            from != to || to == TcpState::TimeWait,
+            "invalid state transition {from:?} -> {to:?}"
+        );
         self.state = to;
-        self.out.push_back(Output::Transition(Transition { from, to, cause: cause.into(), rfc }));
+        self.out.push_back(Output::Transition(Transition {
+            from,
+            to,
+            cause: cause.into(),
+            rfc,
+        }));
         match to {
             TcpState::Established => self.out.push_back(Output::Event(Event::Connected)),
             TcpState::Closed | TcpState::Listen => {
@@ -277,7 +304,14 @@ impl Tcp {
     }
 
     /// Builds, checksums and queues one segment.
-    fn transmit(&mut self, flags: Flags, seq: u32, payload: Vec<u8>, reason: impl Into<Cow<'static, str>>, rfc: Option<RfcRef>) {
+    fn transmit(
+        &mut self,
+        flags: Flags,
+        seq: u32,
+        payload: Vec<u8>,
+        reason: impl Into<Cow<'static, str>>,
+        rfc: Option<RfcRef>,
+    ) {
         let Some(tcb) = &self.tcb else { return };
         let options = if flags.contains(Flags::SYN) {
             // "TCP implementations SHOULD send an MSS Option in every SYN segment" (RFC 9293 §3.7.1, SHLD-5)
@@ -289,7 +323,11 @@ impl Tcp {
             src_port: self.config.local.port(),
             dst_port: tcb.remote.port(),
             seq,
-            ack: if flags.contains(Flags::ACK) { tcb.rcv_nxt } else { 0 },
+            ack: if flags.contains(Flags::ACK) {
+                tcb.rcv_nxt
+            } else {
+                0
+            },
             flags,
             window: self.config.window,
             urgent: 0,
@@ -313,7 +351,11 @@ impl Tcp {
         let (flags, seq, ack) = if seg.flags.contains(Flags::ACK) {
             (Flags::RST, seg.ack, 0)
         } else {
-            (Flags::RST | Flags::ACK, 0, seg.seq.wrapping_add(seg.seg_len()))
+            (
+                Flags::RST | Flags::ACK,
+                0,
+                seg.seq.wrapping_add(seg.seg_len()),
+            )
         };
         let reply = Segment {
             src_port: self.config.local.port(),
@@ -336,7 +378,9 @@ impl Tcp {
     }
 
     fn send_ack(&mut self, reason: &'static str, section: &'static str) {
-        let Some(snd_nxt) = self.tcb.as_ref().map(|t| t.snd_nxt) else { return };
+        let Some(snd_nxt) = self.tcb.as_ref().map(|t| t.snd_nxt) else {
+            return;
+        };
         self.transmit(Flags::ACK, snd_nxt, Vec::new(), reason, rfc(section));
     }
 
@@ -349,13 +393,17 @@ impl Tcp {
     }
 
     fn send_syn(&mut self, now: Instant, reason: &'static str) {
-        let Some(iss) = self.tcb.as_ref().map(|t| t.iss) else { return };
+        let Some(iss) = self.tcb.as_ref().map(|t| t.iss) else {
+            return;
+        };
         self.transmit(Flags::SYN, iss, Vec::new(), reason, rfc("3.5"));
         self.arm_retransmit(now);
     }
 
     fn send_syn_ack(&mut self, now: Instant, reason: &'static str) {
-        let Some(iss) = self.tcb.as_ref().map(|t| t.iss) else { return };
+        let Some(iss) = self.tcb.as_ref().map(|t| t.iss) else {
+            return;
+        };
         self.transmit(Flags::SYN | Flags::ACK, iss, Vec::new(), reason, rfc("3.5"));
         self.arm_retransmit(now);
     }
@@ -381,7 +429,13 @@ impl Tcp {
             tcb.unacked.extend(&chunk);
             let seq = tcb.snd_nxt;
             tcb.snd_nxt = tcb.snd_nxt.wrapping_add(n as u32);
-            self.transmit(Flags::ACK | Flags::PSH, seq, chunk, "to carry the application's data", rfc("3.10.2"));
+            self.transmit(
+                Flags::ACK | Flags::PSH,
+                seq,
+                chunk,
+                "to carry the application's data",
+                rfc("3.10.2"),
+            );
             self.arm_retransmit(now);
         }
         let Some(tcb) = self.tcb.as_mut() else { return };
@@ -411,7 +465,11 @@ impl Tcp {
         use TcpState::*;
         match (cmd, self.state) {
             (Command::Listen, Closed) => {
-                self.set_state(Listen, "was asked to wait for connections (passive OPEN)", rfc("3.10.1"));
+                self.set_state(
+                    Listen,
+                    "was asked to wait for connections (passive OPEN)",
+                    rfc("3.10.1"),
+                );
                 Ok(())
             }
             (Command::Connect(remote), Closed) => {
@@ -420,8 +478,15 @@ impl Tcp {
                 // unpredictable to an off-path attacker within one run.
                 let iss = self.rng.next_u32();
                 self.tcb = Some(Tcb::new(remote, false, iss));
-                self.set_state(SynSent, "was asked to connect (active OPEN) and sent its SYN", rfc("3.10.1"));
-                self.send_syn(now, "to open a connection, announcing its initial sequence number (ISN)");
+                self.set_state(
+                    SynSent,
+                    "was asked to connect (active OPEN) and sent its SYN",
+                    rfc("3.10.1"),
+                );
+                self.send_syn(
+                    now,
+                    "to open a connection, announcing its initial sequence number (ISN)",
+                );
                 Ok(())
             }
             (Command::Listen | Command::Connect(_), _) => Err(UsageError::ConnectionExists.into()),
@@ -439,7 +504,11 @@ impl Tcp {
             (Command::Send(_), _) => Err(UsageError::ConnectionClosing.into()),
             (Command::Close, Closed) => Err(UsageError::ConnectionDoesNotExist.into()),
             (Command::Close, Listen | SynSent) => {
-                self.set_state(Closed, "was asked to close before any connection existed", rfc("3.10.4"));
+                self.set_state(
+                    Closed,
+                    "was asked to close before any connection existed",
+                    rfc("3.10.4"),
+                );
                 Ok(())
             }
             (Command::Close, SynReceived | Established | CloseWait) => {
@@ -459,10 +528,19 @@ impl Tcp {
             (Command::Close, _) => Err(UsageError::ConnectionClosing.into()),
             (Command::Abort, Closed) => Err(UsageError::ConnectionDoesNotExist.into()),
             (Command::Abort, state) => {
-                if matches!(state, SynReceived | Established | FinWait1 | FinWait2 | CloseWait) {
+                if matches!(
+                    state,
+                    SynReceived | Established | FinWait1 | FinWait2 | CloseWait
+                ) {
                     let snd_nxt = self.tcb.as_ref().map_or(0, |t| t.snd_nxt);
                     // "Send a reset segment: <SEQ=SND.NXT><CTL=RST>" (RFC 9293 §3.10.5)
-                    self.transmit(Flags::RST, snd_nxt, Vec::new(), "to abort the connection at once", rfc("3.10.5"));
+                    self.transmit(
+                        Flags::RST,
+                        snd_nxt,
+                        Vec::new(),
+                        "to abort the connection at once",
+                        rfc("3.10.5"),
+                    );
                 }
                 self.set_state(Closed, "was asked to abort (ABORT call)", rfc("3.10.5"));
                 Ok(())
@@ -485,7 +563,11 @@ impl Tcp {
         self.retransmit_at = None;
         self.retries += 1;
         if self.retries > self.config.max_retries {
-            self.set_state(TcpState::Closed, "gave up after too many retransmissions (R2)", rfc("3.8.3"));
+            self.set_state(
+                TcpState::Closed,
+                "gave up after too many retransmissions (R2)",
+                rfc("3.8.3"),
+            );
             self.out.push_back(Output::Event(Event::TimedOut));
             return;
         }
@@ -502,16 +584,32 @@ impl Tcp {
         let mss = usize::from(self.config.mss.min(tcb.peer_mss));
         let data: Vec<u8> = tcb.unacked.iter().take(mss).copied().collect();
         match self.state {
-            TcpState::SynSent => self.send_syn(now, "again: its SYN was not answered before the retransmission timer expired"),
-            TcpState::SynReceived if snd_una == iss => {
-                self.send_syn_ack(now, "again: its SYN,ACK was not acknowledged before the retransmission timer expired")
-            }
+            TcpState::SynSent => self.send_syn(
+                now,
+                "again: its SYN was not answered before the retransmission timer expired",
+            ),
+            TcpState::SynReceived if snd_una == iss => self.send_syn_ack(
+                now,
+                "again: its SYN,ACK was not acknowledged before the retransmission timer expired",
+            ),
             _ if !data.is_empty() => {
-                self.transmit(Flags::ACK | Flags::PSH, snd_una, data, "again: the data was not acknowledged in time", rfc("3.8.1"));
+                self.transmit(
+                    Flags::ACK | Flags::PSH,
+                    snd_una,
+                    data,
+                    "again: the data was not acknowledged in time",
+                    rfc("3.8.1"),
+                );
                 self.arm_retransmit(now);
             }
             _ if fin_seq == Some(snd_una) => {
-                self.transmit(Flags::FIN | Flags::ACK, snd_una, Vec::new(), "again: its FIN was not acknowledged in time", rfc("3.8.1"));
+                self.transmit(
+                    Flags::FIN | Flags::ACK,
+                    snd_una,
+                    Vec::new(),
+                    "again: its FIN was not acknowledged in time",
+                    rfc("3.8.1"),
+                );
                 self.arm_retransmit(now);
             }
             _ => {}
@@ -523,7 +621,10 @@ impl Tcp {
         wire::verify_checksum(from.ip(), self.config.local.ip(), bytes)?;
         let seg = Segment::parse(bytes)?;
         let ours = seg.dst_port == self.config.local.port()
-            && self.tcb.as_ref().is_none_or(|t| t.remote == from && t.remote.port() == seg.src_port);
+            && self
+                .tcb
+                .as_ref()
+                .is_none_or(|t| t.remote == from && t.remote.port() == seg.src_port);
         match self.state {
             _ if !ours => self.on_segment_closed(from, &seg),
             TcpState::Closed => self.on_segment_closed(from, &seg),
@@ -538,7 +639,11 @@ impl Tcp {
     /// incoming segment not containing a RST causes a RST to be sent in response."
     fn on_segment_closed(&mut self, from: SocketAddr, seg: &Segment) {
         if !seg.flags.contains(Flags::RST) {
-            self.reset_for(from, seg, "because no connection matches the segment it received");
+            self.reset_for(
+                from,
+                seg,
+                "because no connection matches the segment it received",
+            );
         }
     }
 
@@ -568,21 +673,36 @@ impl Tcp {
             tcb.snd_wnd = u32::from(seg.window);
             tcb.peer_mss = seg.mss().unwrap_or(536);
             self.tcb = Some(tcb);
-            self.set_state(TcpState::SynReceived, "received a SYN and answered it with its own SYN,ACK", rfc("3.10.7.2"));
-            self.send_syn_ack(now, "to acknowledge the client's SYN and send its own ISN in the same segment");
+            self.set_state(
+                TcpState::SynReceived,
+                "received a SYN and answered it with its own SYN,ACK",
+                rfc("3.10.7.2"),
+            );
+            self.send_syn_ack(
+                now,
+                "to acknowledge the client's SYN and send its own ISN in the same segment",
+            );
         }
         // "Fourth, other data or control: … drop the segment and return."
     }
 
     /// RFC 9293 §3.10.7.3.
     fn on_segment_syn_sent(&mut self, now: Instant, from: SocketAddr, seg: &Segment) {
-        let Some((iss, snd_una, snd_nxt)) = self.tcb.as_ref().map(|t| (t.iss, t.snd_una, t.snd_nxt)) else { return };
+        let Some((iss, snd_una, snd_nxt)) =
+            self.tcb.as_ref().map(|t| (t.iss, t.snd_una, t.snd_nxt))
+        else {
+            return;
+        };
         // "First, check the ACK bit: If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
         // (unless the RST bit is set, if so drop the segment and return)"
         let ack_ok = seg.flags.contains(Flags::ACK) && {
             if le(seg.ack, iss) || gt(seg.ack, snd_nxt) {
                 if !seg.flags.contains(Flags::RST) {
-                    self.reset_for(from, seg, "because the ACK does not acknowledge anything it sent");
+                    self.reset_for(
+                        from,
+                        seg,
+                        "because the ACK does not acknowledge anything it sent",
+                    );
                 }
                 return;
             }
@@ -592,7 +712,11 @@ impl Tcp {
         // 'error: connection reset', drop the segment, enter CLOSED state"
         if seg.flags.contains(Flags::RST) {
             if ack_ok {
-                self.set_state(TcpState::Closed, "received RST: the peer refused the connection", rfc("3.10.7.3"));
+                self.set_state(
+                    TcpState::Closed,
+                    "received RST: the peer refused the connection",
+                    rfc("3.10.7.3"),
+                );
                 self.out.push_back(Output::Event(Event::Reset));
             }
             return;
@@ -617,13 +741,24 @@ impl Tcp {
             // ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
             self.retransmit_at = None;
             self.retries = 0;
-            self.set_state(TcpState::Established, "received SYN,ACK acknowledging its SYN", rfc("3.10.7.3"));
-            self.send_ack("to acknowledge the server's SYN: the three-way handshake is complete", "3.5");
+            self.set_state(
+                TcpState::Established,
+                "received SYN,ACK acknowledging its SYN",
+                rfc("3.10.7.3"),
+            );
+            self.send_ack(
+                "to acknowledge the server's SYN: the three-way handshake is complete",
+                "3.5",
+            );
             self.flush(now);
         } else {
             // "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
             // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it." (simultaneous open)
-            self.set_state(TcpState::SynReceived, "received a SYN without an ACK: a simultaneous open", rfc("3.10.7.3"));
+            self.set_state(
+                TcpState::SynReceived,
+                "received a SYN without an ACK: a simultaneous open",
+                rfc("3.10.7.3"),
+            );
             self.send_syn_ack(now, "to acknowledge the peer's SYN in a simultaneous open");
         }
     }
@@ -645,7 +780,10 @@ impl Tcp {
             // "If an incoming segment is not acceptable, an acknowledgment should be sent in
             // reply (unless the RST bit is set, if so drop the segment and return)"
             if !seg.flags.contains(Flags::RST) {
-                self.send_ack("because the segment it received lies outside its receive window", "3.10.7.4");
+                self.send_ack(
+                    "because the segment it received lies outside its receive window",
+                    "3.10.7.4",
+                );
             }
             return;
         }
@@ -654,17 +792,28 @@ impl Tcp {
         if seg.flags.contains(Flags::RST) {
             let passive = self.tcb.as_ref().is_some_and(|t| t.passive);
             if self.state == TcpState::SynReceived && passive {
-                self.set_state(TcpState::Listen, "received RST in SYN-RECEIVED: back to waiting", rfc("3.10.7.4"));
+                self.set_state(
+                    TcpState::Listen,
+                    "received RST in SYN-RECEIVED: back to waiting",
+                    rfc("3.10.7.4"),
+                );
                 self.tcb = None;
             } else {
-                self.set_state(TcpState::Closed, "received RST: the peer reset the connection", rfc("3.10.7.4"));
+                self.set_state(
+                    TcpState::Closed,
+                    "received RST: the peer reset the connection",
+                    rfc("3.10.7.4"),
+                );
                 self.out.push_back(Output::Event(Event::Reset));
             }
             return;
         }
         // "Fourth, check the SYN bit … TCP endpoints MUST send a 'challenge ACK'" (RFC 5961 §4)
         if seg.flags.contains(Flags::SYN) {
-            self.send_ack("as a challenge ACK: a SYN in a synchronized state is suspect (RFC 5961)", "3.10.7.4");
+            self.send_ack(
+                "as a challenge ACK: a SYN in a synchronized state is suspect (RFC 5961)",
+                "3.10.7.4",
+            );
             return;
         }
         // "Fifth, check the ACK field: if the ACK bit is off, drop the segment and return"
@@ -677,7 +826,10 @@ impl Tcp {
         // "Seventh, process the segment text" in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2.
         let mut need_ack = false;
         let mut fin_in_order = seg.flags.contains(Flags::FIN);
-        if matches!(self.state, TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2) {
+        if matches!(
+            self.state,
+            TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
+        ) {
             if let Some(tcb) = self.tcb.as_mut() {
                 // Trim what we already have from the front of the segment.
                 if lt(seg.seq, tcb.rcv_nxt) {
@@ -691,12 +843,16 @@ impl Tcp {
                     need_ack = true;
                 } else if !seg.payload.is_empty() {
                     tcb.rcv_nxt = tcb.rcv_nxt.wrapping_add(seg.payload.len() as u32);
-                    self.out.push_back(Output::Event(Event::Data(std::mem::take(&mut seg.payload))));
+                    self.out
+                        .push_back(Output::Event(Event::Data(std::mem::take(&mut seg.payload))));
                     need_ack = true;
                 }
             }
         } else {
-            fin_in_order = fin_in_order && self.tcb.as_ref().is_some_and(|t| seg.seq.wrapping_add(seg.payload.len() as u32) == t.rcv_nxt.wrapping_sub(1));
+            fin_in_order = fin_in_order
+                && self.tcb.as_ref().is_some_and(|t| {
+                    seg.seq.wrapping_add(seg.payload.len() as u32) == t.rcv_nxt.wrapping_sub(1)
+                });
             // In CLOSE-WAIT, CLOSING, LAST-ACK and TIME-WAIT a retransmitted FIN is
             // acknowledged again but changes nothing.
             if fin_in_order {
@@ -716,21 +872,38 @@ impl Tcp {
             let fin_acked = self.our_fin_acked();
             match self.state {
                 TcpState::Established => {
-                    self.set_state(TcpState::CloseWait, "received FIN: the peer has no more data to send", rfc("3.10.7.4"));
-                    self.send_ack("to acknowledge the peer's FIN (a FIN takes one sequence number)", "3.6");
+                    self.set_state(
+                        TcpState::CloseWait,
+                        "received FIN: the peer has no more data to send",
+                        rfc("3.10.7.4"),
+                    );
+                    self.send_ack(
+                        "to acknowledge the peer's FIN (a FIN takes one sequence number)",
+                        "3.6",
+                    );
                     // The application may still send, then CLOSE.
                     self.flush(now);
                     return;
                 }
                 TcpState::FinWait1 if !fin_acked => {
-                    self.set_state(TcpState::Closing, "received FIN before the ACK of its own FIN: a simultaneous close", rfc("3.10.7.4"));
+                    self.set_state(
+                        TcpState::Closing,
+                        "received FIN before the ACK of its own FIN: a simultaneous close",
+                        rfc("3.10.7.4"),
+                    );
                 }
                 TcpState::FinWait1 | TcpState::FinWait2 => {
-                    self.enter_time_wait(now, "received the peer's FIN after its own FIN was acknowledged");
+                    self.enter_time_wait(
+                        now,
+                        "received the peer's FIN after its own FIN was acknowledged",
+                    );
                 }
                 _ => {}
             }
-            self.send_ack("to acknowledge the peer's FIN (a FIN takes one sequence number)", "3.6");
+            self.send_ack(
+                "to acknowledge the peer's FIN (a FIN takes one sequence number)",
+                "3.6",
+            );
             return;
         }
         if need_ack {
@@ -740,7 +913,9 @@ impl Tcp {
     }
 
     fn our_fin_acked(&self) -> bool {
-        self.tcb.as_ref().is_some_and(|t| t.fin_seq.is_some_and(|f| lt(f, t.snd_una)))
+        self.tcb
+            .as_ref()
+            .is_some_and(|t| t.fin_seq.is_some_and(|f| lt(f, t.snd_una)))
     }
 
     fn enter_time_wait(&mut self, now: Instant, cause: &'static str) {
@@ -752,7 +927,9 @@ impl Tcp {
     /// "Fifth, check the ACK field" for the synchronized states. Returns false when the
     /// segment is done with.
     fn process_ack(&mut self, now: Instant, seg: &Segment) -> bool {
-        let Some(tcb) = self.tcb.as_mut() else { return false };
+        let Some(tcb) = self.tcb.as_mut() else {
+            return false;
+        };
         if self.state == TcpState::SynReceived {
             // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and continue
             // processing … If the segment acknowledgment is not acceptable, form a reset
@@ -761,14 +938,24 @@ impl Tcp {
                 tcb.snd_wnd = u32::from(seg.window);
                 tcb.snd_wl1 = seg.seq;
                 tcb.snd_wl2 = seg.ack;
-                self.set_state(TcpState::Established, "received the ACK of its SYN,ACK", rfc("3.10.7.4"));
+                self.set_state(
+                    TcpState::Established,
+                    "received the ACK of its SYN,ACK",
+                    rfc("3.10.7.4"),
+                );
             } else {
                 let from = tcb.remote;
-                self.reset_for(from, seg, "because the ACK does not acknowledge its SYN,ACK");
+                self.reset_for(
+                    from,
+                    seg,
+                    "because the ACK does not acknowledge its SYN,ACK",
+                );
                 return false;
             }
         }
-        let Some(tcb) = self.tcb.as_mut() else { return false };
+        let Some(tcb) = self.tcb.as_mut() else {
+            return false;
+        };
         if lt(tcb.snd_una, seg.ack) && le(seg.ack, tcb.snd_nxt) {
             // New data acknowledged: "SND.UNA <- SEG.ACK. Any segments on the
             // retransmission queue that are thereby entirely acknowledged are removed."
@@ -789,10 +976,15 @@ impl Tcp {
         } else if gt(seg.ack, tcb.snd_nxt) {
             // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK,
             // drop the segment, and return."
-            self.send_ack("because the ACK acknowledges data it never sent", "3.10.7.4");
+            self.send_ack(
+                "because the ACK acknowledges data it never sent",
+                "3.10.7.4",
+            );
             return false;
         }
-        let Some(tcb) = self.tcb.as_mut() else { return false };
+        let Some(tcb) = self.tcb.as_mut() else {
+            return false;
+        };
         // Window update: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be
         // updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))"
         if le(tcb.snd_una, seg.ack)
@@ -806,17 +998,28 @@ impl Tcp {
         let fin_acked = self.our_fin_acked();
         match self.state {
             TcpState::FinWait1 if fin_acked => {
-                self.set_state(TcpState::FinWait2, "received the ACK of its FIN; it waits for the peer's FIN", rfc("3.10.7.4"));
+                self.set_state(
+                    TcpState::FinWait2,
+                    "received the ACK of its FIN; it waits for the peer's FIN",
+                    rfc("3.10.7.4"),
+                );
             }
             TcpState::Closing => {
                 if fin_acked {
-                    self.enter_time_wait(now, "received the ACK of its FIN after a simultaneous close");
+                    self.enter_time_wait(
+                        now,
+                        "received the ACK of its FIN after a simultaneous close",
+                    );
                 }
                 return false;
             }
             TcpState::LastAck => {
                 if fin_acked {
-                    self.set_state(TcpState::Closed, "received the ACK of its FIN: both halves are closed", rfc("3.10.7.4"));
+                    self.set_state(
+                        TcpState::Closed,
+                        "received the ACK of its FIN: both halves are closed",
+                        rfc("3.10.7.4"),
+                    );
                     self.out.push_back(Output::Event(Event::Closed));
                 }
                 return false;
@@ -873,7 +1076,10 @@ impl Machine for Tcp {
 
     fn poll_output(&mut self, _now: Instant) -> Output<TcpState, Event> {
         self.out.pop_front().unwrap_or(Output::Idle {
-            wake_at: [self.retransmit_at, self.time_wait_until].into_iter().flatten().min(),
+            wake_at: [self.retransmit_at, self.time_wait_until]
+                .into_iter()
+                .flatten()
+                .min(),
         })
     }
 
@@ -884,7 +1090,11 @@ impl Machine for Tcp {
                 v.extend(self.config.suggested_peer.map(Command::Connect));
                 v
             }
-            TcpState::Established => vec![Command::Send(b"hello".to_vec()), Command::Close, Command::Abort],
+            TcpState::Established => vec![
+                Command::Send(b"hello".to_vec()),
+                Command::Close,
+                Command::Abort,
+            ],
             TcpState::CloseWait => vec![Command::Close, Command::Abort],
             TcpState::Listen | TcpState::SynSent => vec![Command::Close],
             _ => vec![Command::Abort],

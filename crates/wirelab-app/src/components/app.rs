@@ -1,0 +1,149 @@
+//! The page: the scenario catalogue, the stepped scenario, and the live panel.
+
+use crate::components::controls::Controls;
+use crate::components::endpoints::Endpoints;
+use crate::components::inspector::Inspector;
+use crate::components::ladder::Ladder;
+use crate::components::live_echo::LiveEcho;
+use crate::components::narration::Narration;
+use crate::model::{Action, Model};
+use gloo::events::{EventListener, EventListenerOptions};
+use wasm_bindgen::JsCast;
+use wirelab_scenarios::{CATALOGUE, ScenarioInfo};
+use yew::prelude::*;
+
+#[component(App)]
+pub fn app() -> Html {
+    let chosen = use_state(|| CATALOGUE.first());
+    let on_choose = {
+        let chosen = chosen.clone();
+        Callback::from(move |info: &'static ScenarioInfo| chosen.set(Some(info)))
+    };
+    html! {
+        <>
+            <header class="topbar">
+                <h1 class="logo">{ "wirelab" }</h1>
+                <p class="tagline">{ "Step through real protocols, byte by byte." }</p>
+            </header>
+            <div class="layout">
+                <nav class="catalogue" aria-label="Scenarios">
+                    <h2>{ "Scenarios" }</h2>
+                    { for topics().into_iter().map(|topic| html! {
+                        <section>
+                            <h3>{ topic.to_string() }</h3>
+                            <ul>
+                            { for CATALOGUE.iter().filter(|s| s.topic == topic).map(|s| {
+                                let on_choose = on_choose.clone();
+                                let active = chosen.is_some_and(|c| c.id == s.id);
+                                html! {
+                                    <li>
+                                        <button class={classes!("scenario-link", active.then_some("active"))}
+                                            data-testid={format!("scenario-{}", s.id)}
+                                            aria-current={active.then_some("true")}
+                                            onclick={Callback::from(move |_| on_choose.emit(s))}>
+                                            { s.title }
+                                        </button>
+                                    </li>
+                                }
+                            }) }
+                            </ul>
+                        </section>
+                    }) }
+                </nav>
+                <main>
+                    { match *chosen {
+                        Some(info) => html! { <ScenarioView key={info.id} {info} /> },
+                        None => html! { <p>{ "No scenarios are built into this app." }</p> },
+                    } }
+                    <LiveEcho />
+                </main>
+            </div>
+        </>
+    }
+}
+
+/// The topics that have scenarios, in catalogue order.
+fn topics() -> Vec<wirelab_scenarios::Topic> {
+    let mut out = Vec::new();
+    for s in CATALOGUE {
+        if !out.contains(&s.topic) {
+            out.push(s.topic);
+        }
+    }
+    out
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ScenarioProps {
+    pub info: &'static ScenarioInfo,
+}
+
+/// One scenario, stepped: controls, endpoint states, ladder, inspector and narration.
+#[component(ScenarioView)]
+pub fn scenario_view(props: &ScenarioProps) -> Html {
+    let info = props.info;
+    let model = use_reducer(move || Model::load(info));
+
+    // Keyboard: ← → step, Home End jump. Not while typing in a text field.
+    {
+        let dispatcher = model.dispatcher();
+        use_effect_with((), move |_| {
+            // Not passive: Home/End/arrows must not also scroll the page.
+            let options = EventListenerOptions::enable_prevent_default();
+            let listener = EventListener::new_with_options(
+                &gloo::utils::document(),
+                "keydown",
+                options,
+                move |e| {
+                    let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                        return;
+                    };
+                    let typing = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .is_some_and(|el| {
+                            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                        });
+                    if typing || e.alt_key() || e.ctrl_key() || e.meta_key() {
+                        return;
+                    }
+                    let action = match e.key().as_str() {
+                        "ArrowRight" => Action::Next,
+                        "ArrowLeft" => Action::Prev,
+                        "Home" => Action::First,
+                        "End" => Action::Last,
+                        _ => return,
+                    };
+                    e.prevent_default();
+                    dispatcher.dispatch(action);
+                },
+            );
+            move || drop(listener)
+        });
+    }
+
+    let dispatch = {
+        let model = model.clone();
+        Callback::from(move |a: Action| model.dispatch(a))
+    };
+    if let Some(err) = &model.error {
+        return html! { <section class="scenario"><p class="error" role="alert">{ format!("This scenario could not be run: {err}") }</p></section> };
+    }
+    let current = model.current_event();
+    let states = model.trace.states_after(current);
+    let inspected = model.inspected_frame();
+    html! {
+        <section class="scenario" data-testid="scenario" aria-labelledby="scenario-title">
+            <h2 id="scenario-title">{ info.title }</h2>
+            <p class="summary">{ info.summary }</p>
+            <Controls pos={model.pos} total={model.steps.len()} on_action={dispatch.clone()} />
+            <Narration trace={model.trace.clone()} event={current} />
+            <Endpoints trace={model.trace.clone()} states={states} current={current} />
+            <div class="stage">
+                <Ladder trace={model.trace.clone()} steps={model.steps.clone()} pos={model.pos}
+                    selected={inspected} on_action={dispatch.clone()} />
+                <Inspector trace={model.trace.clone()} frame={inspected} />
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,190 @@
+//! The sequence (ladder) diagram: one lane per node, one row per step, an arrow per frame
+//! from the row it was sent to the row it arrived (or a ✕ where it was lost). Only what
+//! has happened so far is drawn; a frame still in flight is drawn part of the way.
+
+use crate::components::narration::seconds;
+use crate::model::Action;
+use std::rc::Rc;
+use wirelab_core::{Trace, TraceKind};
+use yew::prelude::*;
+
+const WIDTH: f64 = 720.0;
+/// The time column on the left.
+const GUTTER: f64 = 62.0;
+/// Room beside the outer lanes for state names, commands and events.
+const MARGIN: f64 = 150.0;
+/// Longest lane label before it is cut (the whole text is in its tooltip).
+const LABEL_CHARS: usize = 21;
+const TOP: f64 = 48.0;
+const ROW: f64 = 22.0;
+
+#[derive(Properties, PartialEq)]
+pub struct LadderProps {
+    pub trace: Rc<Trace>,
+    pub steps: Rc<Vec<usize>>,
+    pub pos: usize,
+    /// The frame shown in the inspector, highlighted here.
+    pub selected: Option<usize>,
+    pub on_action: Callback<Action>,
+}
+
+fn lane_x(node: usize, nodes: usize) -> f64 {
+    if nodes <= 1 {
+        (WIDTH + GUTTER) / 2.0
+    } else {
+        GUTTER + MARGIN + node as f64 * (WIDTH - GUTTER - 2.0 * MARGIN) / (nodes - 1) as f64
+    }
+}
+
+fn row_y(row: usize) -> f64 {
+    TOP + ROW * (row as f64 + 0.5)
+}
+
+#[component(Ladder)]
+pub fn ladder(props: &LadderProps) -> Html {
+    let figure = use_node_ref();
+    {
+        // Keep the current step in view as the person steps.
+        let figure = figure.clone();
+        use_effect_with(props.pos, move |_| {
+            let row = figure
+                .cast::<web_sys::Element>()
+                .and_then(|f| f.query_selector(".row.current").ok().flatten());
+            if let Some(row) = row {
+                let opts = web_sys::ScrollIntoViewOptions::new();
+                opts.set_block(web_sys::ScrollLogicalPosition::Nearest);
+                opts.set_inline(web_sys::ScrollLogicalPosition::Nearest);
+                row.scroll_into_view_with_scroll_into_view_options(&opts);
+            }
+        });
+    }
+    let trace = &props.trace;
+    let n = trace.nodes.len();
+    let rows = props.steps.len();
+    let height = TOP + ROW * rows as f64 + 16.0;
+    let row_of = |event: usize| props.steps.binary_search(&event).ok();
+    let done = |row: usize| row < props.pos;
+
+    let lanes = trace.nodes.iter().enumerate().map(|(i, node)| {
+        let x = lane_x(i, n);
+        html! {
+            <g class="lane">
+                <text class="lane-name" x={x.to_string()} y="18" text-anchor="middle">{ &node.name }</text>
+                <text class="lane-ip" x={x.to_string()} y="34" text-anchor="middle">{ node.ip.to_string() }</text>
+                <line x1={x.to_string()} y1={TOP.to_string()} x2={x.to_string()} y2={height.to_string()} />
+            </g>
+        }
+    });
+
+    // Row backgrounds: clickable, the current one highlighted, with the time on the left.
+    let row_bands = props.steps.iter().enumerate().map(|(row, &event)| {
+        let y = TOP + ROW * row as f64;
+        let current = row + 1 == props.pos;
+        let cb = props.on_action.clone();
+        let at = trace.events.get(event).map(|e| seconds(e.at)).unwrap_or_default();
+        html! {
+            <g class={classes!("row", current.then_some("current"), (!done(row)).then_some("future"))}
+                onclick={Callback::from(move |_| cb.emit(Action::Goto(row + 1)))}>
+                <rect x="0" y={y.to_string()} width={WIDTH.to_string()} height={ROW.to_string()} />
+                if done(row) {
+                    <text class="row-time" x="6" y={(y + ROW * 0.68).to_string()}>{ at }</text>
+                }
+            </g>
+        }
+    });
+
+    // Marks on lanes for state changes, commands and events.
+    let marks = props.steps.iter().enumerate().filter(|(row, _)| done(*row)).filter_map(|(row, &event)| {
+        let e = trace.events.get(event)?;
+        let x = lane_x(e.node, n);
+        let y = row_y(row);
+        let left = e.node == 0 && n > 1;
+        let (tx, anchor) = if left { (x - 10.0, "end") } else { (x + 10.0, "start") };
+        let label = |class: &'static str, text: String| {
+            let short = if text.chars().count() > LABEL_CHARS {
+                format!("{}…", text.chars().take(LABEL_CHARS - 1).collect::<String>())
+            } else {
+                text.clone()
+            };
+            html! {
+                <text class={class} x={tx.to_string()} y={(y + 4.0).to_string()} text-anchor={anchor}>
+                    <title>{ text }</title>{ short }
+                </text>
+            }
+        };
+        Some(match &e.kind {
+            TraceKind::StateChanged { to, .. } => html! {
+                <g class="mark state-mark" data-testid="state-mark">
+                    <circle cx={x.to_string()} cy={y.to_string()} r="5" />
+                    { label("state-label", to.clone()) }
+                </g>
+            },
+            TraceKind::Command { line } => html! { <g class="mark command-mark">{ label("command-label", format!("$ {line}")) }</g> },
+            TraceKind::Event { text } => html! { <g class="mark event-mark">{ label("event-label", text.clone()) }</g> },
+            TraceKind::TimerFired => html! { <g class="mark timer-mark">{ label("event-label", "⏰ timer expires".to_string()) }</g> },
+            TraceKind::Error { text } => html! { <g class="mark error-mark">{ label("error-label", format!("! {text}")) }</g> },
+            _ => return None,
+        })
+    });
+
+    // Frames.
+    let frames = props.steps.iter().enumerate().filter(|(row, _)| done(*row)).filter_map(|(row, &event)| {
+        let e = trace.events.get(event)?;
+        let TraceKind::Sent { frame } = &e.kind else { return None };
+        let x1 = lane_x(e.node, n);
+        let y1 = row_y(row);
+        let to = frame.to_node.unwrap_or(e.node);
+        let x_to = lane_x(to, n);
+        let fate = trace.fate(event).and_then(|(ev, delivered)| row_of(ev).map(|r| (r, delivered)));
+        let (x2, y2, arrived, lost) = match fate {
+            Some((r, delivered)) if done(r) => {
+                if delivered { (x_to, row_y(r), true, false) } else { ((x1 + x_to) / 2.0, row_y(r), false, true) }
+            }
+            Some((r, _)) => {
+                // In flight: part of the way, more with each step, never none or all.
+                let f = (props.pos as f64 - row as f64) / (r as f64 - row as f64 + 1.0);
+                (x1 + (x_to - x1) * f.clamp(0.0, 1.0), y1 + (row_y(r) - y1) * f.clamp(0.0, 1.0), false, false)
+            }
+            None => (x1 + (x_to - x1) * 0.5, y1, false, false),
+        };
+        let selected = props.selected == Some(event);
+        let cb = props.on_action.clone();
+        // The label sits just above the arrow and runs along it, kept upright.
+        let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+        let mut deg = (y2 - y1).atan2(x2 - x1).to_degrees();
+        if deg.abs() > 90.0 {
+            deg -= 180.0f64.copysign(deg);
+        }
+        let rotate = format!("rotate({deg:.2} {mx:.1} {my:.1})");
+        Some(html! {
+            <g class={classes!("frame", selected.then_some("selected"), lost.then_some("lost"))}
+               data-testid="frame" onclick={Callback::from(move |e: MouseEvent| { e.stop_propagation(); cb.emit(Action::Select(event)); })}>
+                <title>{ &frame.dissection.summary }</title>
+                <line class="hit" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
+                <line class="arrow" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()}
+                    marker-end={arrived.then_some("url(#arrowhead)")} />
+                if lost {
+                    <text class="lost-mark" x={x2.to_string()} y={(y2 + 5.0).to_string()} text-anchor="middle">{ "✕" }</text>
+                }
+                <text class="frame-label" x={mx.to_string()} y={(my - 4.0).to_string()} text-anchor="middle" transform={rotate}>{ &frame.dissection.summary }</text>
+            </g>
+        })
+    });
+
+    html! {
+        <figure class="ladder" aria-label="Sequence diagram" ref={figure}>
+            <svg viewBox={format!("0 0 {WIDTH} {height}")} width="100%" role="img"
+                 aria-label={format!("Ladder diagram, {} of {} steps shown", props.pos, rows)}>
+                <defs>
+                    <marker id="arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                        <path d="M 0 0 L 10 5 L 0 10 z" />
+                    </marker>
+                </defs>
+                { for row_bands }
+                { for lanes }
+                { for frames }
+                { for marks }
+            </svg>
+        </figure>
+    }
+}

@@ -1,0 +1,9 @@
+//! The views. Each takes small `PartialEq` props and reports through `Callback`s.
+
+pub mod app;
+pub mod controls;
+pub mod endpoints;
+pub mod inspector;
+pub mod ladder;
+pub mod live_echo;
+pub mod narration;

@@ -1,0 +1,228 @@
+//! `cargo xtask`: everything it takes to go from a fresh clone on a fresh machine to a
+//! running app or a green test run. Each tool is checked first and installed only when
+//! missing or at the wrong version, and each step says what it does and why.
+//!
+//! - `cargo xtask run [--addr 127.0.0.1:8080]`: set up, build the app in release mode,
+//!   build the server with the app embedded, and start it.
+//! - `cargo xtask test`: set up (plus Chromium and chromedriver), then format check,
+//!   clippy with warnings denied, native tests, the protocol crates' tests as Wasm in
+//!   headless Chromium, and the end-to-end test in headless Chromium.
+//! - `cargo xtask dist`: set up and build the app only (into `dist/`), printing its size.
+
+mod bootstrap;
+mod size;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// Pass a message and a result up to `main`, which prints it and fails.
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    if let Err(e) = std::env::set_current_dir(&root) {
+        eprintln!("xtask: cannot enter {}: {e}", root.display());
+        return ExitCode::FAILURE;
+    }
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("dist") => bootstrap::tools(bootstrap::Purpose::Run).and_then(|env| build_app(&env)),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{}", USAGE);
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  run [--addr ADDR]   set up what is missing, build the app, start the server
+                      (default http://127.0.0.1:8080; also WIRELAB_ADDR)
+  test                set up what is missing (also Chromium), then: fmt, clippy,
+                      native tests, Wasm tests in headless Chromium, end-to-end test
+  dist                set up and build the app into dist/ only";
+
+fn workspace_root() -> PathBuf {
+    // crates/xtask -> the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Prints a step's banner: what and why.
+pub fn step(what: &str) {
+    println!("\n==> {what}");
+}
+
+/// Runs a command to completion with its output passing through; fails with its name.
+pub fn sh(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}").replace('"', "");
+    println!("    $ {shown}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{shown}` failed ({status})"))
+    }
+}
+
+fn build_app(env: &bootstrap::Env) -> Result {
+    step("Building the app (Trunk, release: Rust → Wasm, wasm-bindgen, wasm-opt)");
+    let t = Instant::now();
+    // Trunk is offline (Trunk.toml) and passes --offline to cargo: fetch crates first.
+    sh(env.cmd("cargo").args(["fetch", "--quiet"]))?;
+    sh(env.cmd("trunk").args(["build", "--release"]))?;
+    println!("    built in {:.0?}", t.elapsed());
+    size::report(Path::new("dist"))
+}
+
+fn run(args: &[String]) -> Result {
+    let mut addr = std::env::var("WIRELAB_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_string());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--addr" => {
+                addr = it
+                    .next()
+                    .ok_or("--addr needs an address, e.g. 127.0.0.1:8080")?
+                    .clone()
+            }
+            other => return Err(format!("unknown option {other:?} for run\n\n{USAGE}")),
+        }
+    }
+    let env = bootstrap::tools(bootstrap::Purpose::Run)?;
+    build_app(&env)?;
+    step("Building the server with the app embedded (cargo build --release)");
+    sh(env
+        .cmd("cargo")
+        .args(["build", "--release", "--package", "wirelab-server"]))?;
+    step(&format!(
+        "Starting wirelab on http://{addr} (Ctrl-C stops it)"
+    ));
+    let mut server = Command::new(Path::new("target/release/wirelab"));
+    server.args(["serve", "--addr", &addr]);
+    exec(server)
+}
+
+/// Replaces this process with `cmd`, so Ctrl-C goes straight to the server.
+#[cfg(unix)]
+fn exec(mut cmd: Command) -> Result {
+    use std::os::unix::process::CommandExt;
+    Err(format!("cannot start the server: {}", cmd.exec()))
+}
+
+#[cfg(not(unix))]
+fn exec(mut cmd: Command) -> Result {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the server exited with {status}"))
+    }
+}
+
+fn test(args: &[String]) -> Result {
+    if let Some(a) = args.first() {
+        return Err(format!("unknown option {a:?} for test\n\n{USAGE}"));
+    }
+    let started = Instant::now();
+    let env = bootstrap::tools(bootstrap::Purpose::Test)?;
+    let mut times: Vec<(&str, f64)> = vec![("set-up", started.elapsed().as_secs_f64())];
+    let mut timed = |name: &'static str, f: &mut dyn FnMut() -> Result| -> Result {
+        let t = Instant::now();
+        let r = f();
+        times.push((name, t.elapsed().as_secs_f64()));
+        r
+    };
+
+    timed("format check", &mut || {
+        step("Format check (cargo fmt --check)");
+        sh(env.cmd("cargo").args(["fmt", "--all", "--check"]))
+    })?;
+    // The server embeds dist/: build the app before anything compiles the server.
+    timed("app build", &mut || build_app(&env))?;
+    timed("clippy", &mut || {
+        step("Clippy, warnings denied: native crates, then the app for wasm32");
+        sh(env.cmd("cargo").args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "wirelab-app",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        sh(env.cmd("cargo").args([
+            "clippy",
+            "--package",
+            "wirelab-app",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    timed("native tests", &mut || {
+        step("Native tests (cargo test)");
+        sh(env
+            .cmd("cargo")
+            .args(["test", "--workspace", "--exclude", "wirelab-app"]))
+    })?;
+    timed("wasm tests", &mut || {
+        step(
+            "Protocol crates' tests compiled to wasm32, run in headless Chromium (wasm-bindgen-test)",
+        );
+        sh(env
+            .cmd("cargo")
+            .args(["test", "--target", "wasm32-unknown-unknown"])
+            .args([
+                "--package",
+                "wirelab-core",
+                "--package",
+                "wirelab-tcp",
+                "--package",
+                "wirelab-scenarios",
+            ]))
+    })?;
+    timed("end-to-end", &mut || {
+        step("End-to-end: the real server, the built app, headless Chromium (node --test e2e/)");
+        sh(env
+            .cmd("cargo")
+            .args(["build", "--package", "wirelab-server"]))?;
+        sh(env
+            .cmd("node")
+            .args(["--test", "--test-reporter=spec", "e2e/"])
+            .env("WIRELAB_BIN", "target/debug/wirelab"))
+    })?;
+    drop(timed);
+    step("Summary");
+    for (name, secs) in &times {
+        println!("    {name:<14} {secs:>7.1} s");
+    }
+    println!(
+        "    {:<14} {:>7.1} s",
+        "total",
+        started.elapsed().as_secs_f64()
+    );
+    println!("    screenshots: target/e2e/*.png");
+    Ok(())
+}

@@ -1,0 +1,224 @@
+// End to end: the real `wirelab` server (with the app embedded) on a free loopback port,
+// the real app in headless Chromium, driven like a student would: click, press keys,
+// read what the page shows. Screenshots go to target/e2e/.
+//
+// Run by `cargo xtask test` (node --test e2e/); WIRELAB_BIN names the server binary.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.WIRELAB_BIN ?? 'target/debug/wirelab';
+const SHOTS = 'target/e2e';
+const CLIENT_STATES = ['CLOSED', 'SYN-SENT', 'ESTABLISHED', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT', 'CLOSED'];
+const SERVER_STATES = ['CLOSED', 'LISTEN', 'SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED'];
+
+let server, base, browser;
+const problems = []; // console errors and uncaught exceptions, from every page
+
+before(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  server = spawn(BIN, ['serve', '--addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not say where it listens within 30 s')), 30_000);
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    server.on('exit', (code) => reject(new Error(`server exited early with ${code}`)));
+  });
+  // launch() gives Chromium a fresh temporary profile of its own (it refuses --user-data-dir).
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    // SIGTERM must stop the server cleanly (exit code 0).
+    const exited = new Promise((r) => server.on('exit', (code, signal) => r({ code, signal })));
+    server.kill('SIGTERM');
+    const { code, signal } = await exited;
+    assert.equal(code, 0, `server exit on SIGTERM: code ${code}, signal ${signal}`);
+  }
+});
+
+async function openApp(t, width = 1400) {
+  const page = await browser.newPage({ viewport: { width, height: 1000 } });
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${t.name}: console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`${t.name}: ${e.message}`));
+  await page.goto(base + '/');
+  // The Wasm app has mounted when its controls exist.
+  await page.waitForSelector('[data-testid=step-next]', { timeout: 20_000 });
+  return page;
+}
+
+const text = (page, id) => page.locator(`[data-testid=${id}]`).innerText();
+const states = async (page) => [await text(page, 'state-client'), await text(page, 'state-server')];
+async function stepCount(page) {
+  const m = (await text(page, 'step-counter')).match(/Step (\d+) of (\d+)/);
+  assert.ok(m, 'the step counter reads "Step n of N"');
+  return [Number(m[1]), Number(m[2])];
+}
+// Yew re-renders asynchronously after an event: wait for what should be shown, then read.
+async function waitStep(page, pos) {
+  await page.waitForFunction((p) => document.querySelector('[data-testid=step-counter]')?.textContent.startsWith(`Step ${p} of`),
+    pos, { timeout: 5_000 }).catch(() => {});
+  assert.equal((await stepCount(page))[0], pos, 'the step counter');
+}
+async function expectStates(page, want) {
+  await page.waitForFunction((w) => w.every((s, i) =>
+    document.querySelector(`[data-testid=state-${i ? 'server' : 'client'}]`)?.textContent === s), want, { timeout: 5_000 }).catch(() => {});
+  assert.deepEqual(await states(page), want);
+}
+async function next(page) {
+  const [pos] = await stepCount(page);
+  await page.click('[data-testid=step-next]');
+  await waitStep(page, pos + 1);
+}
+/// Steps forward until `pred(states)` holds; returns the step reached.
+async function stepUntil(page, pred) {
+  const [, total] = await stepCount(page);
+  for (let i = 0; i < total; i++) {
+    if (pred(await states(page))) return (await stepCount(page))[0];
+    await next(page);
+  }
+  assert.fail('the wanted state never came');
+}
+
+test('the app mounts with the tcp-handshake scenario at step 0', async (t) => {
+  const page = await openApp(t);
+  assert.match(await text(page, 'scenario-tcp-handshake'), /TCP three-way handshake/);
+  assert.match(await page.locator('#scenario-title').innerText(), /TCP three-way handshake and orderly close/);
+  const [pos, total] = await stepCount(page);
+  assert.equal(pos, 0);
+  assert.ok(total >= 30, `a full handshake and close takes at least 30 steps, got ${total}`);
+  assert.deepEqual(await states(page), ['CLOSED', 'CLOSED']);
+  assert.equal(await page.locator('[data-testid=frame]').count(), 0, 'nothing drawn before the first step');
+  assert.equal(await page.locator('[data-testid=step-prev]').isDisabled(), true);
+  await page.screenshot({ path: `${SHOTS}/01-start.png`, fullPage: true });
+  await page.close();
+});
+
+test('stepping forward walks both ends through the RFC 9293 states, with real segments', async (t) => {
+  const page = await openApp(t);
+  const [, total] = await stepCount(page);
+  const seen = [[], []];
+  const note = (s) => s.forEach((v, i) => { if (seen[i].at(-1) !== v) seen[i].push(v); });
+  note(await states(page));
+  let synShot = false;
+  for (let i = 0; i < total; i++) {
+    await next(page);
+    note(await states(page));
+    const summary = await page.locator('[data-testid=frame-summary]').count()
+      ? await text(page, 'frame-summary') : '';
+    if (!synShot && summary.startsWith('SYN seq=')) {
+      // The client's SYN: 24 bytes (20-byte header + MSS option), SYN bit set, explained.
+      synShot = true;
+      assert.equal(await page.locator('[data-testid=hex-byte]').count(), 24);
+      assert.match(summary, /^SYN seq=\d+ win=64240 mss=1460$/);
+      const narration = await text(page, 'narration');
+      assert.match(narration, /client sends SYN/);
+      assert.match(narration, /RFC 9293 §3\.5/);
+      const syn = page.locator('[data-testid=field-row]').filter({ hasText: /^SYN/ });
+      assert.match(await syn.first().innerText(), /SYN\s+1/);
+      assert.ok(await page.locator('[data-testid=field-row]').filter({ hasText: 'Sequence Number' }).count() === 1);
+      await page.screenshot({ path: `${SHOTS}/02-syn.png`, fullPage: true });
+    }
+    if (seen[0].at(-1) === 'ESTABLISHED' && seen[1].at(-1) === 'ESTABLISHED' && seen[1].length === 4 && seen[0].length === 3) {
+      await page.screenshot({ path: `${SHOTS}/03-established.png`, fullPage: true });
+    }
+  }
+  assert.ok(synShot, 'the SYN was shown in the inspector');
+  assert.deepEqual(seen[0], CLIENT_STATES);
+  assert.deepEqual(seen[1], SERVER_STATES);
+  assert.deepEqual(await stepCount(page), [total, total]);
+  assert.equal(await page.locator('[data-testid=frame]').count(), 7, 'SYN, SYN-ACK, ACK, FIN, ACK, FIN, ACK');
+  assert.equal(await page.locator('[data-testid=state-mark]').count(), 12, 'six state changes on each side');
+  assert.match(await text(page, 'narration'), /connection closed/);
+  await page.screenshot({ path: `${SHOTS}/04-end.png`, fullPage: true });
+  await page.close();
+});
+
+test('step back, keyboard and jumps restore exactly the earlier state', async (t) => {
+  const page = await openApp(t);
+  const at = await stepUntil(page, ([, s]) => s === 'SYN-RECEIVED');
+  await expectStates(page, ['SYN-SENT', 'SYN-RECEIVED']);
+  await page.click('[data-testid=step-prev]');
+  await waitStep(page, at - 1);
+  await expectStates(page, ['SYN-SENT', 'LISTEN']);
+  await page.keyboard.press('ArrowRight');
+  await waitStep(page, at);
+  await expectStates(page, ['SYN-SENT', 'SYN-RECEIVED']);
+  await page.keyboard.press('ArrowLeft');
+  await waitStep(page, at - 1);
+  await expectStates(page, ['SYN-SENT', 'LISTEN']);
+  const [, total] = await stepCount(page);
+  await page.keyboard.press('End');
+  await waitStep(page, total);
+  await expectStates(page, ['CLOSED', 'CLOSED']);
+  assert.equal(await page.locator('[data-testid=step-next]').isDisabled(), true);
+  await page.keyboard.press('Home');
+  await waitStep(page, 0);
+  await expectStates(page, ['CLOSED', 'CLOSED']);
+  await page.close();
+});
+
+test('fields and bytes light each other up; clicking an arrow inspects its frame', async (t) => {
+  const page = await openApp(t);
+  const [, total] = await stepCount(page);
+  await page.keyboard.press('End');
+  await waitStep(page, total);
+  // Click the first arrow in the diagram: the SYN.
+  await page.locator('[data-testid=frame]').first().click();
+  await page.locator('[data-testid=frame-summary]', { hasText: /^SYN seq=/ }).waitFor({ timeout: 5_000 });
+  await page.locator('[data-testid=field-row]').filter({ hasText: 'Sequence Number' }).hover();
+  await page.locator('[data-testid=field-detail]', { hasText: /Sequence Number \(byte 4–7\)/ }).waitFor({ timeout: 5_000 });
+  assert.equal(await page.locator('.hex-byte.lit').count(), 4, 'the sequence number is 4 bytes');
+  await page.locator('[data-testid=hex-byte]').nth(2).hover();
+  await page.locator('[data-testid=field-detail]', { hasText: /Destination Port/ }).waitFor({ timeout: 5_000 });
+  assert.equal(await page.locator('.hex-byte.lit').count(), 2);
+  await page.screenshot({ path: `${SHOTS}/05-inspector.png`, fullPage: true });
+  await page.close();
+});
+
+test('live: the app talks to the real /ws endpoint and measures the round trip', async (t) => {
+  const page = await openApp(t);
+  assert.equal(await text(page, 'ws-status'), 'not connected');
+  await page.click('[data-testid=ws-connect]');
+  await page.locator('[data-testid=ws-status]', { hasText: 'connected' }).waitFor({ timeout: 10_000 });
+  await page.fill('[data-testid=ws-input]', 'ping from the e2e test');
+  await page.click('[data-testid=ws-send]');
+  const rtt = page.locator('[data-testid=ws-rtt]').first();
+  await rtt.waitFor({ timeout: 10_000 });
+  const ms = Number((await rtt.innerText()).match(/round trip ([\d.]+) ms/)?.[1]);
+  assert.ok(ms >= 0 && ms < 5000, `a plausible loopback round trip, got ${ms} ms`);
+  const log = await text(page, 'ws-log');
+  assert.match(log, /→ sent\s*ping from the e2e test/);
+  assert.match(log, /← echo\s*ping from the e2e test/);
+  await page.screenshot({ path: `${SHOTS}/06-live-echo.png`, fullPage: true });
+  await page.click('[data-testid=ws-disconnect]');
+  await page.locator('[data-testid=ws-status]', { hasText: 'closed (1000: bye)' }).waitFor({ timeout: 10_000 });
+  await page.close();
+});
+
+test('on a tablet-sized screen the scenario still steps', async (t) => {
+  const page = await openApp(t, 800);
+  await page.keyboard.press('ArrowRight');
+  await waitStep(page, 1);
+  await page.keyboard.press('ArrowRight');
+  await waitStep(page, 2);
+  await expectStates(page, ['CLOSED', 'LISTEN']);
+  await page.screenshot({ path: `${SHOTS}/07-tablet.png`, fullPage: true });
+  await page.close();
+});
+
+test('no page logged an error', () => {
+  assert.deepEqual(problems, []);
+});
