@@ -6,10 +6,7 @@ use std::path::Path;
 fn main() {
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dist");
     println!("cargo:rerun-if-changed={}", dist.display());
-    println!(
-        "cargo:rerun-if-changed={}",
-        dist.join("index.html").display()
-    );
+    println!("cargo:rerun-if-changed={}", dist.join("index.html").display());
     if !dist.join("index.html").exists() {
         let _ = std::fs::create_dir_all(&dist);
         let _ = std::fs::write(

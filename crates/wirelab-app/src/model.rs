@@ -28,36 +28,19 @@ impl Model {
             Ok(t) => (t, None),
             Err(e) => (Trace::default(), Some(e.to_string())),
         };
-        let steps = trace
-            .events
-            .iter()
-            .filter(|e| !matches!(e.kind, TraceKind::TimerArmed { .. }))
-            .map(|e| e.seq)
-            .collect();
-        Model {
-            info,
-            trace: Rc::new(trace),
-            steps: Rc::new(steps),
-            pos: 0,
-            selected: None,
-            error,
-        }
+        let steps =
+            trace.events.iter().filter(|e| !matches!(e.kind, TraceKind::TimerArmed { .. })).map(|e| e.seq).collect();
+        Model { info, trace: Rc::new(trace), steps: Rc::new(steps), pos: 0, selected: None, error }
     }
 
     /// The trace index of the last step taken, if any.
     pub fn current_event(&self) -> Option<usize> {
-        self.pos
-            .checked_sub(1)
-            .and_then(|i| self.steps.get(i).copied())
+        self.pos.checked_sub(1).and_then(|i| self.steps.get(i).copied())
     }
 
     /// The frame the inspector shows: the clicked one, else the current step's.
     pub fn inspected_frame(&self) -> Option<usize> {
-        self.selected.or_else(|| {
-            self.current_event()
-                .and_then(|e| self.trace.frame_of(e))
-                .map(|(s, _)| s)
-        })
+        self.selected.or_else(|| self.current_event().and_then(|e| self.trace.frame_of(e)).map(|(s, _)| s))
     }
 }
 

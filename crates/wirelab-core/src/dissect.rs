@@ -30,15 +30,7 @@ impl Field {
         value: impl Into<String>,
         meaning: impl Into<String>,
     ) -> Self {
-        Field {
-            name: name.into(),
-            start,
-            len,
-            bits: None,
-            value: value.into(),
-            meaning: meaning.into(),
-            depth: 0,
-        }
+        Field { name: name.into(), start, len, bits: None, value: value.into(), meaning: meaning.into(), depth: 0 }
     }
 
     /// The same field as a bit field inside its bytes.

@@ -21,18 +21,12 @@ pub struct RfcRef {
 
 impl RfcRef {
     pub const fn new(rfc: u16, section: &'static str) -> Self {
-        RfcRef {
-            rfc,
-            section: Cow::Borrowed(section),
-        }
+        RfcRef { rfc, section: Cow::Borrowed(section) }
     }
 
     /// The section on the RFC Editor's site.
     pub fn url(&self) -> String {
-        format!(
-            "https://www.rfc-editor.org/rfc/rfc{}#section-{}",
-            self.rfc, self.section
-        )
+        format!("https://www.rfc-editor.org/rfc/rfc{}#section-{}", self.rfc, self.section)
     }
 }
 
@@ -98,11 +92,7 @@ pub trait Machine: Clone {
 
     fn state(&self) -> Self::State;
 
-    fn handle_input(
-        &mut self,
-        now: Instant,
-        input: Input<'_, Self::Command>,
-    ) -> Result<(), Self::Error>;
+    fn handle_input(&mut self, now: Instant, input: Input<'_, Self::Command>) -> Result<(), Self::Error>;
 
     /// Call after every input until it returns [`Output::Idle`].
     fn poll_output(&mut self, now: Instant) -> Output<Self::State, Self::Event>;
@@ -120,12 +110,7 @@ pub trait Machine: Clone {
 /// the UI hold, so they need no code of their own per protocol. Blanket-implemented.
 pub trait DynMachine: Debug {
     fn state_name(&self) -> String;
-    fn handle_receive(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        bytes: &[u8],
-    ) -> Result<(), String>;
+    fn handle_receive(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) -> Result<(), String>;
     fn handle_timeout(&mut self, now: Instant) -> Result<(), String>;
     /// Parses `line` with the machine's `Command::from_str` and runs it.
     fn handle_command(&mut self, now: Instant, line: &str) -> Result<(), String>;
@@ -143,25 +128,17 @@ where
         self.state().to_string()
     }
 
-    fn handle_receive(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        bytes: &[u8],
-    ) -> Result<(), String> {
-        self.handle_input(now, Input::Receive { from, bytes })
-            .map_err(|e| e.to_string())
+    fn handle_receive(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) -> Result<(), String> {
+        self.handle_input(now, Input::Receive { from, bytes }).map_err(|e| e.to_string())
     }
 
     fn handle_timeout(&mut self, now: Instant) -> Result<(), String> {
-        self.handle_input(now, Input::Timeout)
-            .map_err(|e| e.to_string())
+        self.handle_input(now, Input::Timeout).map_err(|e| e.to_string())
     }
 
     fn handle_command(&mut self, now: Instant, line: &str) -> Result<(), String> {
         let cmd = line.parse::<M::Command>().map_err(|e| e.to_string())?;
-        self.handle_input(now, Input::Command(cmd))
-            .map_err(|e| e.to_string())
+        self.handle_input(now, Input::Command(cmd)).map_err(|e| e.to_string())
     }
 
     fn poll_output_dyn(&mut self, now: Instant) -> Output<String, String> {
@@ -179,10 +156,7 @@ where
     }
 
     fn suggested_command_lines(&self) -> Vec<String> {
-        self.suggested_commands()
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        self.suggested_commands().iter().map(ToString::to_string).collect()
     }
 
     fn dissect_dyn(&self, bytes: &[u8]) -> Dissection {

@@ -30,11 +30,7 @@ pub struct LinkConfig {
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        LinkConfig {
-            latency: Duration::from_millis(10),
-            jitter: Duration::ZERO,
-            loss: 0.0,
-        }
+        LinkConfig { latency: Duration::from_millis(10), jitter: Duration::ZERO, loss: 0.0 }
     }
 }
 
@@ -123,24 +119,14 @@ impl Sim {
             rng: SeededRng::derive(seed, "link"),
             manual_drops: BTreeSet::new(),
             triggers: Vec::new(),
-            trace: Trace {
-                seed,
-                ..Trace::default()
-            },
+            trace: Trace { seed, ..Trace::default() },
         }
     }
 
     /// Adds a node that owns `ip` and runs `machine`.
     pub fn add_node(&mut self, name: &str, ip: IpAddr, machine: Box<dyn DynMachine>) -> NodeId {
-        self.trace.nodes.push(NodeInfo {
-            name: name.to_string(),
-            ip,
-            initial_state: machine.state_name(),
-        });
-        self.nodes.push(SimNode {
-            machine,
-            wake_at: None,
-        });
+        self.trace.nodes.push(NodeInfo { name: name.to_string(), ip, initial_state: machine.state_name() });
+        self.nodes.push(SimNode { machine, wake_at: None });
         self.nodes.len() - 1
     }
 
@@ -156,22 +142,11 @@ impl Sim {
     /// Gives `node` the command `line`, `delay` after it first enters `state` (printed as
     /// the machine prints it: `ESTABLISHED`). Scripts written this way stay meaningful when
     /// faults change the timing.
-    pub fn command_on_state(
-        &mut self,
-        node: NodeId,
-        state: &str,
-        delay: Duration,
-        line: &str,
-    ) -> Result<(), SimError> {
+    pub fn command_on_state(&mut self, node: NodeId, state: &str, delay: Duration, line: &str) -> Result<(), SimError> {
         if node >= self.nodes.len() {
             return Err(SimError::NoSuchNode(node));
         }
-        self.triggers.push(Trigger {
-            node,
-            state: state.to_string(),
-            delay,
-            line: line.to_string(),
-        });
+        self.triggers.push(Trigger { node, state: state.to_string(), delay, line: line.to_string() });
         Ok(())
     }
 
@@ -223,12 +198,7 @@ impl Sim {
         if let Some(Reverse(s)) = self.script.peek() {
             if s.at <= now {
                 if let Some(Reverse(s)) = self.script.pop() {
-                    self.push(
-                        s.node,
-                        TraceKind::Command {
-                            line: s.line.clone(),
-                        },
-                    );
+                    self.push(s.node, TraceKind::Command { line: s.line.clone() });
                     let result = self.nodes[s.node].machine.handle_command(now, &s.line);
                     self.after_input(s.node, result);
                 }
@@ -243,11 +213,7 @@ impl Sim {
                 return;
             }
         }
-        if let Some(node) = self
-            .nodes
-            .iter()
-            .position(|n| n.wake_at.is_some_and(|w| w <= now))
-        {
+        if let Some(node) = self.nodes.iter().position(|n| n.wake_at.is_some_and(|w| w <= now)) {
             self.nodes[node].wake_at = None;
             self.push(node, TraceKind::TimerFired);
             let result = self.nodes[node].machine.handle_timeout(now);
@@ -257,28 +223,15 @@ impl Sim {
 
     fn arrive(&mut self, f: InFlight) {
         if let Some(why) = f.lost {
-            self.push(
-                f.to_node,
-                TraceKind::Dropped {
-                    sent_seq: f.sent_seq,
-                    why,
-                },
-            );
+            self.push(f.to_node, TraceKind::Dropped { sent_seq: f.sent_seq, why });
             return;
         }
         let Some(frame) = self.trace.frame(f.sent_seq) else {
             return;
         };
         let (from, bytes) = (frame.from, frame.bytes.clone());
-        self.push(
-            f.to_node,
-            TraceKind::Delivered {
-                sent_seq: f.sent_seq,
-            },
-        );
-        let result = self.nodes[f.to_node]
-            .machine
-            .handle_receive(self.now, from, &bytes);
+        self.push(f.to_node, TraceKind::Delivered { sent_seq: f.sent_seq });
+        let result = self.nodes[f.to_node].machine.handle_receive(self.now, from, &bytes);
         self.after_input(f.to_node, result);
     }
 
@@ -310,22 +263,13 @@ impl Sim {
                     self.launch(sent_seq, node, to_node);
                 }
                 Output::Transition(t) => {
-                    while let Some(i) = self
-                        .triggers
-                        .iter()
-                        .position(|tr| tr.node == node && tr.state == t.to)
-                    {
+                    while let Some(i) = self.triggers.iter().position(|tr| tr.node == node && tr.state == t.to) {
                         let tr = self.triggers.remove(i);
                         self.schedule(now + tr.delay, node, tr.line);
                     }
                     self.push(
                         node,
-                        TraceKind::StateChanged {
-                            from: t.from,
-                            to: t.to,
-                            cause: t.cause.into_owned(),
-                            rfc: t.rfc,
-                        },
+                        TraceKind::StateChanged { from: t.from, to: t.to, cause: t.cause.into_owned(), rfc: t.rfc },
                     );
                 }
                 Output::Event(text) => {
@@ -348,13 +292,7 @@ impl Sim {
     /// Puts a frame on the link: decides now, with the seeded RNG, whether and when it arrives.
     fn launch(&mut self, sent_seq: usize, from_node: NodeId, to_node: Option<NodeId>) {
         let Some(to_node) = to_node else {
-            self.push(
-                from_node,
-                TraceKind::Dropped {
-                    sent_seq,
-                    why: "no node has that address".to_string(),
-                },
-            );
+            self.push(from_node, TraceKind::Dropped { sent_seq, why: "no node has that address".to_string() });
             return;
         };
         let mut delay = self.link.latency;
@@ -365,30 +303,17 @@ impl Sim {
         let lost = if self.manual_drops.contains(&sent_seq) {
             Some("dropped by hand".to_string())
         } else if self.link.loss > 0.0 && self.rng.next_f64() < self.link.loss {
-            Some(format!(
-                "lost on the link (loss {:.0}%)",
-                self.link.loss * 100.0
-            ))
+            Some(format!("lost on the link (loss {:.0}%)", self.link.loss * 100.0))
         } else {
             None
         };
-        self.in_flight.push(Reverse(InFlight {
-            arrive_at: self.now + delay,
-            sent_seq,
-            to_node,
-            lost,
-        }));
+        self.in_flight.push(Reverse(InFlight { arrive_at: self.now + delay, sent_seq, to_node, lost }));
     }
 
     fn schedule(&mut self, at: Instant, node: NodeId, line: String) {
         let order = self.next_order;
         self.next_order += 1;
-        self.script.push(Reverse(Scheduled {
-            at,
-            order,
-            node,
-            line,
-        }));
+        self.script.push(Reverse(Scheduled { at, order, node, line }));
     }
 
     fn node_for(&self, addr: SocketAddr) -> Option<NodeId> {
@@ -397,12 +322,7 @@ impl Sim {
 
     fn push(&mut self, node: NodeId, kind: TraceKind) -> usize {
         let seq = self.trace.events.len();
-        self.trace.events.push(TraceEvent {
-            seq,
-            at: self.now,
-            node,
-            kind,
-        });
+        self.trace.events.push(TraceEvent { seq, at: self.now, node, kind });
         seq
     }
 }

@@ -42,10 +42,7 @@ impl Instant {
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
-        Instant(
-            self.0
-                .saturating_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
-        )
+        Instant(self.0.saturating_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX)))
     }
 }
 
@@ -86,9 +83,6 @@ mod tests {
         assert_eq!((t + Duration::from_millis(750)).as_micros(), 2_000_000);
         assert_eq!(Instant::ZERO - t, Duration::ZERO);
         assert_eq!(t - Instant::ZERO, Duration::from_millis(1_250));
-        assert_eq!(
-            Instant::from_micros(u64::MAX) + Duration::from_secs(1),
-            Instant::from_micros(u64::MAX)
-        );
+        assert_eq!(Instant::from_micros(u64::MAX) + Duration::from_secs(1), Instant::from_micros(u64::MAX));
     }
 }

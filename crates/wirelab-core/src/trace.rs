@@ -116,14 +116,11 @@ impl Trace {
     /// Where the frame sent at `sent_seq` ended: `Some((event, delivered?))`, or `None`
     /// while it is still in flight.
     pub fn fate(&self, sent_seq: usize) -> Option<(usize, bool)> {
-        self.events
-            .iter()
-            .skip(sent_seq + 1)
-            .find_map(|e| match &e.kind {
-                TraceKind::Delivered { sent_seq: s } if *s == sent_seq => Some((e.seq, true)),
-                TraceKind::Dropped { sent_seq: s, .. } if *s == sent_seq => Some((e.seq, false)),
-                _ => None,
-            })
+        self.events.iter().skip(sent_seq + 1).find_map(|e| match &e.kind {
+            TraceKind::Delivered { sent_seq: s } if *s == sent_seq => Some((e.seq, true)),
+            TraceKind::Dropped { sent_seq: s, .. } if *s == sent_seq => Some((e.seq, false)),
+            _ => None,
+        })
     }
 
     /// Each node's state once events `0..=step` have happened (`step = None`: before any).
@@ -142,21 +139,11 @@ impl Trace {
 
     /// Every state each node passed through, in order (its initial state first).
     pub fn state_history(&self, node: NodeId) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .nodes
-            .get(node)
-            .map(|n| n.initial_state.clone())
-            .into_iter()
-            .collect();
-        out.extend(
-            self.events
-                .iter()
-                .filter(|e| e.node == node)
-                .filter_map(|e| match &e.kind {
-                    TraceKind::StateChanged { to, .. } => Some(to.clone()),
-                    _ => None,
-                }),
-        );
+        let mut out: Vec<String> = self.nodes.get(node).map(|n| n.initial_state.clone()).into_iter().collect();
+        out.extend(self.events.iter().filter(|e| e.node == node).filter_map(|e| match &e.kind {
+            TraceKind::StateChanged { to, .. } => Some(to.clone()),
+            _ => None,
+        }));
         out
     }
 
@@ -169,9 +156,7 @@ impl Trace {
         match &e.kind {
             TraceKind::Command { line } => format!("The {who}'s application asks it to {line}."),
             TraceKind::Sent { frame } => {
-                let to = frame
-                    .to_node
-                    .map_or_else(|| frame.to.to_string(), |n| self.node_name(n).to_string());
+                let to = frame.to_node.map_or_else(|| frame.to.to_string(), |n| self.node_name(n).to_string());
                 let mut s = format!("The {who} sends {} to the {to}", frame.dissection.summary);
                 if !frame.reason.is_empty() {
                     let _ = write!(s, ": {}", frame.reason);
@@ -180,20 +165,14 @@ impl Trace {
                 s
             }
             TraceKind::Delivered { sent_seq } => {
-                let what = self
-                    .frame(*sent_seq)
-                    .map_or("a frame", |f| f.dissection.summary.as_str());
+                let what = self.frame(*sent_seq).map_or("a frame", |f| f.dissection.summary.as_str());
                 format!("{what} arrives at the {who}.")
             }
             TraceKind::Dropped { sent_seq, why } => {
-                let what = self
-                    .frame(*sent_seq)
-                    .map_or("a frame", |f| f.dissection.summary.as_str());
+                let what = self.frame(*sent_seq).map_or("a frame", |f| f.dissection.summary.as_str());
                 format!("{what} never reaches the {who}: {why}.")
             }
-            TraceKind::StateChanged {
-                from, to, cause, ..
-            } => {
+            TraceKind::StateChanged { from, to, cause, .. } => {
                 format!("The {who} moves from {from} to {to} because it {cause}.")
             }
             TraceKind::TimerArmed { at } => format!("The {who} sets a timer for {at}."),
@@ -233,11 +212,7 @@ impl Trace {
                 TraceKind::Command { line } => format!("$ {line}"),
                 TraceKind::Sent { frame } => format!("--> {}", frame.dissection.summary),
                 TraceKind::Delivered { sent_seq } => {
-                    format!(
-                        "<-- {}",
-                        self.frame(*sent_seq)
-                            .map_or("?", |f| f.dissection.summary.as_str())
-                    )
+                    format!("<-- {}", self.frame(*sent_seq).map_or("?", |f| f.dissection.summary.as_str()))
                 }
                 TraceKind::Dropped { sent_seq, why } => format!("X {sent_seq} ({why})"),
                 TraceKind::StateChanged { to, .. } => format!("[{to}]"),

@@ -10,10 +10,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 fn virtual_time_is_portable() {
-    assert_eq!(
-        (Instant::from_millis(1_250) + Duration::from_millis(750)).to_string(),
-        "2.000000s"
-    );
+    assert_eq!((Instant::from_millis(1_250) + Duration::from_millis(750)).to_string(), "2.000000s");
     assert_eq!(Instant::ZERO - Instant::from_millis(5), Duration::ZERO);
 }
 

@@ -55,11 +55,7 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params {
-            seed: 1,
-            link: LinkConfig::default(),
-            drops: Vec::new(),
-        }
+        Params { seed: 1, link: LinkConfig::default(), drops: Vec::new() }
     }
 }
 
@@ -75,11 +71,7 @@ impl fmt::Display for ScenarioError {
         match self {
             ScenarioError::UnknownScenario(id) => {
                 let ids: Vec<&str> = CATALOGUE.iter().map(|s| s.id).collect();
-                write!(
-                    f,
-                    "no scenario named {id:?}; known scenarios: {}",
-                    ids.join(", ")
-                )
+                write!(f, "no scenario named {id:?}; known scenarios: {}", ids.join(", "))
             }
             ScenarioError::Sim(e) => write!(f, "{e}"),
         }
@@ -138,11 +130,7 @@ fn tcp_handshake(params: &Params) -> Result<Sim, SimError> {
     let mut client_cfg = TcpConfig::new(CLIENT, params.seed);
     client_cfg.suggested_peer = Some(SERVER);
     let client = sim.add_node("client", CLIENT.ip(), Box::new(Tcp::new(client_cfg)));
-    let server = sim.add_node(
-        "server",
-        SERVER.ip(),
-        Box::new(Tcp::new(TcpConfig::new(SERVER, params.seed))),
-    );
+    let server = sim.add_node("server", SERVER.ip(), Box::new(Tcp::new(TcpConfig::new(SERVER, params.seed))));
     let ms = |n| Instant::ZERO + Duration::from_millis(n);
     sim.command_at(ms(0), server, "listen")?;
     sim.command_at(ms(1), client, &format!("connect {SERVER}"))?;

@@ -21,27 +21,11 @@ fn both_sides_walk_the_rfc_states() {
     let trace = run("tcp-handshake", &Params::default()).expect("runs");
     assert_eq!(
         trace.state_history(0),
-        [
-            "CLOSED",
-            "SYN-SENT",
-            "ESTABLISHED",
-            "FIN-WAIT-1",
-            "FIN-WAIT-2",
-            "TIME-WAIT",
-            "CLOSED"
-        ]
+        ["CLOSED", "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSED"]
     );
     assert_eq!(
         trace.state_history(1),
-        [
-            "CLOSED",
-            "LISTEN",
-            "SYN-RECEIVED",
-            "ESTABLISHED",
-            "CLOSE-WAIT",
-            "LAST-ACK",
-            "CLOSED"
-        ]
+        ["CLOSED", "LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]
     );
 }
 
@@ -50,10 +34,7 @@ fn segments_carry_the_handshake_numbers() {
     let trace = run("tcp-handshake", &Params::default()).expect("runs");
     let segs = segments(&trace);
     let flags: Vec<String> = segs.iter().map(|(_, s)| s.flags.to_string()).collect();
-    assert_eq!(
-        flags,
-        ["SYN", "SYN,ACK", "ACK", "FIN,ACK", "ACK", "FIN,ACK", "ACK"]
-    );
+    assert_eq!(flags, ["SYN", "SYN,ACK", "ACK", "FIN,ACK", "ACK", "FIN,ACK", "ACK"]);
     let (syn, syn_ack, ack) = (&segs[0].1, &segs[1].1, &segs[2].1);
     // <SEQ=ISS_c><CTL=SYN>, <SEQ=ISS_s><ACK=ISS_c+1><CTL=SYN,ACK>, <SEQ=ISS_c+1><ACK=ISS_s+1><CTL=ACK>
     assert_eq!(syn_ack.ack, syn.seq.wrapping_add(1));
@@ -82,8 +63,7 @@ fn every_checksum_verifies() {
     let trace = run("tcp-handshake", &Params::default()).expect("runs");
     for e in &trace.events {
         if let TraceKind::Sent { frame } = &e.kind {
-            wirelab_tcp::wire::verify_checksum(frame.from.ip(), frame.to.ip(), &frame.bytes)
-                .expect("valid checksum");
+            wirelab_tcp::wire::verify_checksum(frame.from.ip(), frame.to.ip(), &frame.bytes).expect("valid checksum");
         }
     }
 }
@@ -93,14 +73,7 @@ fn same_seed_same_trace_other_seed_other_isns() {
     let a = run("tcp-handshake", &Params::default()).expect("runs");
     let b = run("tcp-handshake", &Params::default()).expect("runs");
     assert_eq!(a, b);
-    let c = run(
-        "tcp-handshake",
-        &Params {
-            seed: 2,
-            ..Params::default()
-        },
-    )
-    .expect("runs");
+    let c = run("tcp-handshake", &Params { seed: 2, ..Params::default() }).expect("runs");
     assert_ne!(segments(&a)[0].1.seq, segments(&c)[0].1.seq);
     assert_eq!(a.state_history(0), c.state_history(0));
 }
@@ -108,63 +81,28 @@ fn same_seed_same_trace_other_seed_other_isns() {
 #[test]
 fn a_dropped_syn_is_retransmitted_after_the_rto() {
     let base = run("tcp-handshake", &Params::default()).expect("runs");
-    let syn = base
-        .events
-        .iter()
-        .position(|e| matches!(e.kind, TraceKind::Sent { .. }))
-        .expect("a SYN");
-    let trace = run(
-        "tcp-handshake",
-        &Params {
-            drops: vec![syn],
-            ..Params::default()
-        },
-    )
-    .expect("runs");
+    let syn = base.events.iter().position(|e| matches!(e.kind, TraceKind::Sent { .. })).expect("a SYN");
+    let trace = run("tcp-handshake", &Params { drops: vec![syn], ..Params::default() }).expect("runs");
     let segs = segments(&trace);
     assert_eq!(segs[0].1.flags, Flags::SYN);
     assert_eq!(segs[1].1.flags, Flags::SYN, "the SYN goes again");
     assert_eq!(segs[0].1.seq, segs[1].1.seq, "with the same ISN");
-    let sent_at: Vec<_> = trace
-        .events
-        .iter()
-        .filter(|e| matches!(e.kind, TraceKind::Sent { .. }))
-        .map(|e| e.at)
-        .collect();
+    let sent_at: Vec<_> =
+        trace.events.iter().filter(|e| matches!(e.kind, TraceKind::Sent { .. })).map(|e| e.at).collect();
     // RFC 6298 §2.1: the first RTO is 1 second.
     assert_eq!((sent_at[1] - sent_at[0]).as_millis(), 1000);
-    assert!(
-        trace
-            .events
-            .iter()
-            .any(|e| matches!(&e.kind, TraceKind::Dropped { why, .. } if why == "dropped by hand"))
-    );
-    assert_eq!(
-        trace.state_history(1).last().map(String::as_str),
-        Some("CLOSED")
-    );
+    assert!(trace.events.iter().any(|e| matches!(&e.kind, TraceKind::Dropped { why, .. } if why == "dropped by hand")));
+    assert_eq!(trace.state_history(1).last().map(String::as_str), Some("CLOSED"));
 }
 
 #[test]
 fn a_lossy_link_still_settles_and_replays() {
     for seed in 0..40 {
-        let p = Params {
-            seed,
-            link: LinkConfig {
-                loss: 0.3,
-                ..LinkConfig::default()
-            },
-            drops: vec![],
-        };
+        let p = Params { seed, link: LinkConfig { loss: 0.3, ..LinkConfig::default() }, drops: vec![] };
         let a = run("tcp-handshake", &p).expect("settles");
         let b = run("tcp-handshake", &p).expect("settles");
         assert_eq!(a, b, "seed {seed} replays");
-        assert!(
-            !a.events
-                .iter()
-                .any(|e| matches!(e.kind, TraceKind::Error { .. })),
-            "seed {seed}: no errors"
-        );
+        assert!(!a.events.iter().any(|e| matches!(e.kind, TraceKind::Error { .. })), "seed {seed}: no errors");
     }
 }
 

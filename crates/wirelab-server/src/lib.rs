@@ -21,29 +21,19 @@ pub const MAX_WS_MESSAGE: usize = 64 * 1024;
 
 /// All routes.
 pub fn router() -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/ws", get(ws_echo))
-        .fallback(static_file)
+    Router::new().route("/healthz", get(healthz)).route("/ws", get(ws_echo)).fallback(static_file)
 }
 
 /// Binds `addr` (port 0 picks a free port), with an error that names the address.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+    TcpListener::bind(addr).await.map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
 }
 
 /// Serves on `listener` until `shutdown` completes; then stops accepting and lets open
 /// requests finish.
-pub async fn serve(
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     tracing::info!(local = %listener.local_addr()?, "serving");
-    axum::serve(listener, router())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(listener, router()).with_graceful_shutdown(shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -115,16 +105,10 @@ async fn static_file(uri: Uri) -> Response {
     let path = if path.is_empty() { "index.html" } else { path };
     match Dist::get(path) {
         Some(file) => file_response(path, file),
-        None if !path.rsplit('/').next().unwrap_or("").contains('.') => {
-            match Dist::get("index.html") {
-                Some(file) => file_response("index.html", file),
-                None => (
-                    StatusCode::NOT_FOUND,
-                    "the app is not built into this server\n",
-                )
-                    .into_response(),
-            }
-        }
+        None if !path.rsplit('/').next().unwrap_or("").contains('.') => match Dist::get("index.html") {
+            Some(file) => file_response("index.html", file),
+            None => (StatusCode::NOT_FOUND, "the app is not built into this server\n").into_response(),
+        },
         None => (StatusCode::NOT_FOUND, format!("no such file: /{path}\n")).into_response(),
     }
 }
@@ -132,17 +116,6 @@ async fn static_file(uri: Uri) -> Response {
 fn file_response(path: &str, file: rust_embed::EmbeddedFile) -> Response {
     let mime = file.metadata.mimetype().to_string();
     // Trunk names assets by content hash: they never change. index.html must be re-read.
-    let cache = if path == "index.html" {
-        "no-cache"
-    } else {
-        "public, max-age=31536000, immutable"
-    };
-    (
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, cache.to_string()),
-        ],
-        file.data,
-    )
-        .into_response()
+    let cache = if path == "index.html" { "no-cache" } else { "public, max-age=31536000, immutable" };
+    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, cache.to_string())], file.data).into_response()
 }

@@ -10,11 +10,7 @@ use wirelab_core::LinkConfig;
 use wirelab_scenarios::{CATALOGUE, Params};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "wirelab",
-    version,
-    about = "A network-protocol playground: the server and its tools"
-)]
+#[command(name = "wirelab", version, about = "A network-protocol playground: the server and its tools")]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
@@ -89,23 +85,15 @@ fn export(args: &ExportArgs) -> Result<(), String> {
     if !(0.0..=1.0).contains(&args.loss) {
         return Err(format!("--loss must be between 0 and 1, got {}", args.loss));
     }
-    let params = Params {
-        seed: args.seed,
-        link: LinkConfig {
-            loss: args.loss,
-            ..LinkConfig::default()
-        },
-        drops: vec![],
-    };
+    let params =
+        Params { seed: args.seed, link: LinkConfig { loss: args.loss, ..LinkConfig::default() }, drops: vec![] };
     let trace = wirelab_scenarios::run(&args.scenario, &params).map_err(|e| e.to_string())?;
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&trace).map_err(|e| e.to_string())?,
         Format::Ascii => trace.ascii_ladder(),
     };
     match &args.out {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-        }
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display())),
         None => {
             println!("{text}");
             Ok(())
@@ -116,15 +104,11 @@ fn export(args: &ExportArgs) -> Result<(), String> {
 fn serve(args: ServeArgs) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wirelab: cannot start the async runtime: {e}");

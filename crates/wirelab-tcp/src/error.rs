@@ -23,10 +23,7 @@ impl fmt::Display for WireError {
                 write!(f, "truncated segment: {len} bytes, a TCP header needs 20")
             }
             WireError::BadDataOffset { words, len } => {
-                write!(
-                    f,
-                    "data offset of {words} words does not fit a {len}-byte segment"
-                )
+                write!(f, "data offset of {words} words does not fit a {len}-byte segment")
             }
             WireError::BadOption { kind, at } => {
                 write!(f, "malformed option of kind {kind} at byte {at}")
@@ -60,10 +57,9 @@ impl fmt::Display for UsageError {
             UsageError::ConnectionExists => write!(f, "connection already exists"),
             UsageError::ConnectionDoesNotExist => write!(f, "connection does not exist"),
             UsageError::ConnectionClosing => write!(f, "connection closing"),
-            UsageError::BadCommand(s) => write!(
-                f,
-                "unknown command {s:?}: try listen, connect <ip:port>, send <text>, close or abort"
-            ),
+            UsageError::BadCommand(s) => {
+                write!(f, "unknown command {s:?}: try listen, connect <ip:port>, send <text>, close or abort")
+            }
         }
     }
 }

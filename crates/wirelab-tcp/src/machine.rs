@@ -16,9 +16,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use wirelab_core::{
-    Dissection, Input, Instant, Machine, Output, RfcRef, SeededRng, Transition, Transmit,
-};
+use wirelab_core::{Dissection, Input, Instant, Machine, Output, RfcRef, SeededRng, Transition, Transmit};
 
 const fn rfc(section: &'static str) -> Option<RfcRef> {
     Some(RfcRef::new(9293, section))
@@ -58,10 +56,7 @@ impl TcpState {
 
     /// "synchronized" states: those after the handshake (RFC 9293 §3.5.2).
     pub fn is_synchronized(self) -> bool {
-        !matches!(
-            self,
-            TcpState::Closed | TcpState::Listen | TcpState::SynSent
-        )
+        !matches!(self, TcpState::Closed | TcpState::Listen | TcpState::SynSent)
     }
 }
 
@@ -154,11 +149,7 @@ impl FromStr for Command {
         let (verb, rest) = s.split_once(' ').unwrap_or((s, ""));
         match verb.to_ascii_lowercase().as_str() {
             "listen" if rest.is_empty() => Ok(Command::Listen),
-            "connect" => rest
-                .trim()
-                .parse()
-                .map(Command::Connect)
-                .map_err(|_| UsageError::BadCommand(s.to_string())),
+            "connect" => rest.trim().parse().map(Command::Connect).map_err(|_| UsageError::BadCommand(s.to_string())),
             "send" if !rest.is_empty() => Ok(Command::Send(rest.as_bytes().to_vec())),
             "close" if rest.is_empty() => Ok(Command::Close),
             "abort" if rest.is_empty() => Ok(Command::Abort),
@@ -185,12 +176,7 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Connected => write!(f, "connection established"),
-            Event::Data(b) => write!(
-                f,
-                "received {} bytes: {:?}",
-                b.len(),
-                String::from_utf8_lossy(b)
-            ),
+            Event::Data(b) => write!(f, "received {} bytes: {:?}", b.len(), String::from_utf8_lossy(b)),
             Event::PeerClosed => write!(f, "connection closing: the peer has no more data"),
             Event::Closed => write!(f, "connection closed"),
             Event::Reset => write!(f, "connection reset"),
@@ -270,24 +256,11 @@ impl Tcp {
     }
 
     /// The only place the state changes.
-    fn set_state(
-        &mut self,
-        to: TcpState,
-        cause: impl Into<Cow<'static, str>>,
-        rfc: Option<RfcRef>,
-    ) {
+    fn set_state(&mut self, to: TcpState, cause: impl Into<Cow<'static, str>>, rfc: Option<RfcRef>) {
         let from = self.state;
-        assert!(
-            from != to || to == TcpState::TimeWait,
-            "invalid state transition {from:?} -> {to:?}"
-        );
+        assert!(from != to || to == TcpState::TimeWait, "invalid state transition {from:?} -> {to:?}");
         self.state = to;
-        self.out.push_back(Output::Transition(Transition {
-            from,
-            to,
-            cause: cause.into(),
-            rfc,
-        }));
+        self.out.push_back(Output::Transition(Transition { from, to, cause: cause.into(), rfc }));
         match to {
             TcpState::Established => self.out.push_back(Output::Event(Event::Connected)),
             TcpState::Closed | TcpState::Listen => {
@@ -323,11 +296,7 @@ impl Tcp {
             src_port: self.config.local.port(),
             dst_port: tcb.remote.port(),
             seq,
-            ack: if flags.contains(Flags::ACK) {
-                tcb.rcv_nxt
-            } else {
-                0
-            },
+            ack: if flags.contains(Flags::ACK) { tcb.rcv_nxt } else { 0 },
             flags,
             window: self.config.window,
             urgent: 0,
@@ -351,11 +320,7 @@ impl Tcp {
         let (flags, seq, ack) = if seg.flags.contains(Flags::ACK) {
             (Flags::RST, seg.ack, 0)
         } else {
-            (
-                Flags::RST | Flags::ACK,
-                0,
-                seg.seq.wrapping_add(seg.seg_len()),
-            )
+            (Flags::RST | Flags::ACK, 0, seg.seq.wrapping_add(seg.seg_len()))
         };
         let reply = Segment {
             src_port: self.config.local.port(),
@@ -429,13 +394,7 @@ impl Tcp {
             tcb.unacked.extend(&chunk);
             let seq = tcb.snd_nxt;
             tcb.snd_nxt = tcb.snd_nxt.wrapping_add(n as u32);
-            self.transmit(
-                Flags::ACK | Flags::PSH,
-                seq,
-                chunk,
-                "to carry the application's data",
-                rfc("3.10.2"),
-            );
+            self.transmit(Flags::ACK | Flags::PSH, seq, chunk, "to carry the application's data", rfc("3.10.2"));
             self.arm_retransmit(now);
         }
         let Some(tcb) = self.tcb.as_mut() else { return };
@@ -465,11 +424,7 @@ impl Tcp {
         use TcpState::*;
         match (cmd, self.state) {
             (Command::Listen, Closed) => {
-                self.set_state(
-                    Listen,
-                    "was asked to wait for connections (passive OPEN)",
-                    rfc("3.10.1"),
-                );
+                self.set_state(Listen, "was asked to wait for connections (passive OPEN)", rfc("3.10.1"));
                 Ok(())
             }
             (Command::Connect(remote), Closed) => {
@@ -478,15 +433,8 @@ impl Tcp {
                 // unpredictable to an off-path attacker within one run.
                 let iss = self.rng.next_u32();
                 self.tcb = Some(Tcb::new(remote, false, iss));
-                self.set_state(
-                    SynSent,
-                    "was asked to connect (active OPEN) and sent its SYN",
-                    rfc("3.10.1"),
-                );
-                self.send_syn(
-                    now,
-                    "to open a connection, announcing its initial sequence number (ISN)",
-                );
+                self.set_state(SynSent, "was asked to connect (active OPEN) and sent its SYN", rfc("3.10.1"));
+                self.send_syn(now, "to open a connection, announcing its initial sequence number (ISN)");
                 Ok(())
             }
             (Command::Listen | Command::Connect(_), _) => Err(UsageError::ConnectionExists.into()),
@@ -504,11 +452,7 @@ impl Tcp {
             (Command::Send(_), _) => Err(UsageError::ConnectionClosing.into()),
             (Command::Close, Closed) => Err(UsageError::ConnectionDoesNotExist.into()),
             (Command::Close, Listen | SynSent) => {
-                self.set_state(
-                    Closed,
-                    "was asked to close before any connection existed",
-                    rfc("3.10.4"),
-                );
+                self.set_state(Closed, "was asked to close before any connection existed", rfc("3.10.4"));
                 Ok(())
             }
             (Command::Close, SynReceived | Established | CloseWait) => {
@@ -528,19 +472,10 @@ impl Tcp {
             (Command::Close, _) => Err(UsageError::ConnectionClosing.into()),
             (Command::Abort, Closed) => Err(UsageError::ConnectionDoesNotExist.into()),
             (Command::Abort, state) => {
-                if matches!(
-                    state,
-                    SynReceived | Established | FinWait1 | FinWait2 | CloseWait
-                ) {
+                if matches!(state, SynReceived | Established | FinWait1 | FinWait2 | CloseWait) {
                     let snd_nxt = self.tcb.as_ref().map_or(0, |t| t.snd_nxt);
                     // "Send a reset segment: <SEQ=SND.NXT><CTL=RST>" (RFC 9293 §3.10.5)
-                    self.transmit(
-                        Flags::RST,
-                        snd_nxt,
-                        Vec::new(),
-                        "to abort the connection at once",
-                        rfc("3.10.5"),
-                    );
+                    self.transmit(Flags::RST, snd_nxt, Vec::new(), "to abort the connection at once", rfc("3.10.5"));
                 }
                 self.set_state(Closed, "was asked to abort (ABORT call)", rfc("3.10.5"));
                 Ok(())
@@ -553,21 +488,21 @@ impl Tcp {
             self.time_wait_until = None;
             // "If the time-wait timeout expires on a connection, delete the TCB, enter the
             // CLOSED state, and return." (RFC 9293 §3.10.8)
-            self.set_state(TcpState::Closed, "waited 2·MSL in TIME-WAIT, long enough for any delayed segment of this connection to die out", rfc("3.10.8"));
+            self.set_state(
+                TcpState::Closed,
+                "waited 2·MSL in TIME-WAIT, long enough for any delayed segment of this connection to die out",
+                rfc("3.10.8"),
+            );
             self.out.push_back(Output::Event(Event::Closed));
             return;
         }
-        if !self.retransmit_at.is_some_and(|t| t <= now) {
+        if self.retransmit_at.is_none_or(|t| t > now) {
             return;
         }
         self.retransmit_at = None;
         self.retries += 1;
         if self.retries > self.config.max_retries {
-            self.set_state(
-                TcpState::Closed,
-                "gave up after too many retransmissions (R2)",
-                rfc("3.8.3"),
-            );
+            self.set_state(TcpState::Closed, "gave up after too many retransmissions (R2)", rfc("3.8.3"));
             self.out.push_back(Output::Event(Event::TimedOut));
             return;
         }
@@ -584,14 +519,11 @@ impl Tcp {
         let mss = usize::from(self.config.mss.min(tcb.peer_mss));
         let data: Vec<u8> = tcb.unacked.iter().take(mss).copied().collect();
         match self.state {
-            TcpState::SynSent => self.send_syn(
-                now,
-                "again: its SYN was not answered before the retransmission timer expired",
-            ),
-            TcpState::SynReceived if snd_una == iss => self.send_syn_ack(
-                now,
-                "again: its SYN,ACK was not acknowledged before the retransmission timer expired",
-            ),
+            TcpState::SynSent => {
+                self.send_syn(now, "again: its SYN was not answered before the retransmission timer expired")
+            }
+            TcpState::SynReceived if snd_una == iss => self
+                .send_syn_ack(now, "again: its SYN,ACK was not acknowledged before the retransmission timer expired"),
             _ if !data.is_empty() => {
                 self.transmit(
                     Flags::ACK | Flags::PSH,
@@ -621,10 +553,7 @@ impl Tcp {
         wire::verify_checksum(from.ip(), self.config.local.ip(), bytes)?;
         let seg = Segment::parse(bytes)?;
         let ours = seg.dst_port == self.config.local.port()
-            && self
-                .tcb
-                .as_ref()
-                .is_none_or(|t| t.remote == from && t.remote.port() == seg.src_port);
+            && self.tcb.as_ref().is_none_or(|t| t.remote == from && t.remote.port() == seg.src_port);
         match self.state {
             _ if !ours => self.on_segment_closed(from, &seg),
             TcpState::Closed => self.on_segment_closed(from, &seg),
@@ -639,11 +568,7 @@ impl Tcp {
     /// incoming segment not containing a RST causes a RST to be sent in response."
     fn on_segment_closed(&mut self, from: SocketAddr, seg: &Segment) {
         if !seg.flags.contains(Flags::RST) {
-            self.reset_for(
-                from,
-                seg,
-                "because no connection matches the segment it received",
-            );
+            self.reset_for(from, seg, "because no connection matches the segment it received");
         }
     }
 
@@ -678,19 +603,14 @@ impl Tcp {
                 "received a SYN and answered it with its own SYN,ACK",
                 rfc("3.10.7.2"),
             );
-            self.send_syn_ack(
-                now,
-                "to acknowledge the client's SYN and send its own ISN in the same segment",
-            );
+            self.send_syn_ack(now, "to acknowledge the client's SYN and send its own ISN in the same segment");
         }
         // "Fourth, other data or control: … drop the segment and return."
     }
 
     /// RFC 9293 §3.10.7.3.
     fn on_segment_syn_sent(&mut self, now: Instant, from: SocketAddr, seg: &Segment) {
-        let Some((iss, snd_una, snd_nxt)) =
-            self.tcb.as_ref().map(|t| (t.iss, t.snd_una, t.snd_nxt))
-        else {
+        let Some((iss, snd_una, snd_nxt)) = self.tcb.as_ref().map(|t| (t.iss, t.snd_una, t.snd_nxt)) else {
             return;
         };
         // "First, check the ACK bit: If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
@@ -698,11 +618,7 @@ impl Tcp {
         let ack_ok = seg.flags.contains(Flags::ACK) && {
             if le(seg.ack, iss) || gt(seg.ack, snd_nxt) {
                 if !seg.flags.contains(Flags::RST) {
-                    self.reset_for(
-                        from,
-                        seg,
-                        "because the ACK does not acknowledge anything it sent",
-                    );
+                    self.reset_for(from, seg, "because the ACK does not acknowledge anything it sent");
                 }
                 return;
             }
@@ -712,11 +628,7 @@ impl Tcp {
         // 'error: connection reset', drop the segment, enter CLOSED state"
         if seg.flags.contains(Flags::RST) {
             if ack_ok {
-                self.set_state(
-                    TcpState::Closed,
-                    "received RST: the peer refused the connection",
-                    rfc("3.10.7.3"),
-                );
+                self.set_state(TcpState::Closed, "received RST: the peer refused the connection", rfc("3.10.7.3"));
                 self.out.push_back(Output::Event(Event::Reset));
             }
             return;
@@ -741,15 +653,8 @@ impl Tcp {
             // ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
             self.retransmit_at = None;
             self.retries = 0;
-            self.set_state(
-                TcpState::Established,
-                "received SYN,ACK acknowledging its SYN",
-                rfc("3.10.7.3"),
-            );
-            self.send_ack(
-                "to acknowledge the server's SYN: the three-way handshake is complete",
-                "3.5",
-            );
+            self.set_state(TcpState::Established, "received SYN,ACK acknowledging its SYN", rfc("3.10.7.3"));
+            self.send_ack("to acknowledge the server's SYN: the three-way handshake is complete", "3.5");
             self.flush(now);
         } else {
             // "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
@@ -780,10 +685,7 @@ impl Tcp {
             // "If an incoming segment is not acceptable, an acknowledgment should be sent in
             // reply (unless the RST bit is set, if so drop the segment and return)"
             if !seg.flags.contains(Flags::RST) {
-                self.send_ack(
-                    "because the segment it received lies outside its receive window",
-                    "3.10.7.4",
-                );
+                self.send_ack("because the segment it received lies outside its receive window", "3.10.7.4");
             }
             return;
         }
@@ -792,28 +694,17 @@ impl Tcp {
         if seg.flags.contains(Flags::RST) {
             let passive = self.tcb.as_ref().is_some_and(|t| t.passive);
             if self.state == TcpState::SynReceived && passive {
-                self.set_state(
-                    TcpState::Listen,
-                    "received RST in SYN-RECEIVED: back to waiting",
-                    rfc("3.10.7.4"),
-                );
+                self.set_state(TcpState::Listen, "received RST in SYN-RECEIVED: back to waiting", rfc("3.10.7.4"));
                 self.tcb = None;
             } else {
-                self.set_state(
-                    TcpState::Closed,
-                    "received RST: the peer reset the connection",
-                    rfc("3.10.7.4"),
-                );
+                self.set_state(TcpState::Closed, "received RST: the peer reset the connection", rfc("3.10.7.4"));
                 self.out.push_back(Output::Event(Event::Reset));
             }
             return;
         }
         // "Fourth, check the SYN bit … TCP endpoints MUST send a 'challenge ACK'" (RFC 5961 §4)
         if seg.flags.contains(Flags::SYN) {
-            self.send_ack(
-                "as a challenge ACK: a SYN in a synchronized state is suspect (RFC 5961)",
-                "3.10.7.4",
-            );
+            self.send_ack("as a challenge ACK: a SYN in a synchronized state is suspect (RFC 5961)", "3.10.7.4");
             return;
         }
         // "Fifth, check the ACK field: if the ACK bit is off, drop the segment and return"
@@ -826,10 +717,7 @@ impl Tcp {
         // "Seventh, process the segment text" in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2.
         let mut need_ack = false;
         let mut fin_in_order = seg.flags.contains(Flags::FIN);
-        if matches!(
-            self.state,
-            TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
-        ) {
+        if matches!(self.state, TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2) {
             if let Some(tcb) = self.tcb.as_mut() {
                 // Trim what we already have from the front of the segment.
                 if lt(seg.seq, tcb.rcv_nxt) {
@@ -843,16 +731,16 @@ impl Tcp {
                     need_ack = true;
                 } else if !seg.payload.is_empty() {
                     tcb.rcv_nxt = tcb.rcv_nxt.wrapping_add(seg.payload.len() as u32);
-                    self.out
-                        .push_back(Output::Event(Event::Data(std::mem::take(&mut seg.payload))));
+                    self.out.push_back(Output::Event(Event::Data(std::mem::take(&mut seg.payload))));
                     need_ack = true;
                 }
             }
         } else {
             fin_in_order = fin_in_order
-                && self.tcb.as_ref().is_some_and(|t| {
-                    seg.seq.wrapping_add(seg.payload.len() as u32) == t.rcv_nxt.wrapping_sub(1)
-                });
+                && self
+                    .tcb
+                    .as_ref()
+                    .is_some_and(|t| seg.seq.wrapping_add(seg.payload.len() as u32) == t.rcv_nxt.wrapping_sub(1));
             // In CLOSE-WAIT, CLOSING, LAST-ACK and TIME-WAIT a retransmitted FIN is
             // acknowledged again but changes nothing.
             if fin_in_order {
@@ -877,10 +765,7 @@ impl Tcp {
                         "received FIN: the peer has no more data to send",
                         rfc("3.10.7.4"),
                     );
-                    self.send_ack(
-                        "to acknowledge the peer's FIN (a FIN takes one sequence number)",
-                        "3.6",
-                    );
+                    self.send_ack("to acknowledge the peer's FIN (a FIN takes one sequence number)", "3.6");
                     // The application may still send, then CLOSE.
                     self.flush(now);
                     return;
@@ -893,17 +778,11 @@ impl Tcp {
                     );
                 }
                 TcpState::FinWait1 | TcpState::FinWait2 => {
-                    self.enter_time_wait(
-                        now,
-                        "received the peer's FIN after its own FIN was acknowledged",
-                    );
+                    self.enter_time_wait(now, "received the peer's FIN after its own FIN was acknowledged");
                 }
                 _ => {}
             }
-            self.send_ack(
-                "to acknowledge the peer's FIN (a FIN takes one sequence number)",
-                "3.6",
-            );
+            self.send_ack("to acknowledge the peer's FIN (a FIN takes one sequence number)", "3.6");
             return;
         }
         if need_ack {
@@ -913,9 +792,7 @@ impl Tcp {
     }
 
     fn our_fin_acked(&self) -> bool {
-        self.tcb
-            .as_ref()
-            .is_some_and(|t| t.fin_seq.is_some_and(|f| lt(f, t.snd_una)))
+        self.tcb.as_ref().is_some_and(|t| t.fin_seq.is_some_and(|f| lt(f, t.snd_una)))
     }
 
     fn enter_time_wait(&mut self, now: Instant, cause: &'static str) {
@@ -938,18 +815,10 @@ impl Tcp {
                 tcb.snd_wnd = u32::from(seg.window);
                 tcb.snd_wl1 = seg.seq;
                 tcb.snd_wl2 = seg.ack;
-                self.set_state(
-                    TcpState::Established,
-                    "received the ACK of its SYN,ACK",
-                    rfc("3.10.7.4"),
-                );
+                self.set_state(TcpState::Established, "received the ACK of its SYN,ACK", rfc("3.10.7.4"));
             } else {
                 let from = tcb.remote;
-                self.reset_for(
-                    from,
-                    seg,
-                    "because the ACK does not acknowledge its SYN,ACK",
-                );
+                self.reset_for(from, seg, "because the ACK does not acknowledge its SYN,ACK");
                 return false;
             }
         }
@@ -976,10 +845,7 @@ impl Tcp {
         } else if gt(seg.ack, tcb.snd_nxt) {
             // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK,
             // drop the segment, and return."
-            self.send_ack(
-                "because the ACK acknowledges data it never sent",
-                "3.10.7.4",
-            );
+            self.send_ack("because the ACK acknowledges data it never sent", "3.10.7.4");
             return false;
         }
         let Some(tcb) = self.tcb.as_mut() else {
@@ -1006,10 +872,7 @@ impl Tcp {
             }
             TcpState::Closing => {
                 if fin_acked {
-                    self.enter_time_wait(
-                        now,
-                        "received the ACK of its FIN after a simultaneous close",
-                    );
+                    self.enter_time_wait(now, "received the ACK of its FIN after a simultaneous close");
                 }
                 return false;
             }
@@ -1075,12 +938,9 @@ impl Machine for Tcp {
     }
 
     fn poll_output(&mut self, _now: Instant) -> Output<TcpState, Event> {
-        self.out.pop_front().unwrap_or(Output::Idle {
-            wake_at: [self.retransmit_at, self.time_wait_until]
-                .into_iter()
-                .flatten()
-                .min(),
-        })
+        self.out
+            .pop_front()
+            .unwrap_or(Output::Idle { wake_at: [self.retransmit_at, self.time_wait_until].into_iter().flatten().min() })
     }
 
     fn suggested_commands(&self) -> Vec<Command> {
@@ -1090,11 +950,7 @@ impl Machine for Tcp {
                 v.extend(self.config.suggested_peer.map(Command::Connect));
                 v
             }
-            TcpState::Established => vec![
-                Command::Send(b"hello".to_vec()),
-                Command::Close,
-                Command::Abort,
-            ],
+            TcpState::Established => vec![Command::Send(b"hello".to_vec()), Command::Close, Command::Abort],
             TcpState::CloseWait => vec![Command::Close, Command::Abort],
             TcpState::Listen | TcpState::SynSent => vec![Command::Close],
             _ => vec![Command::Abort],

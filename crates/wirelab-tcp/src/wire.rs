@@ -41,18 +41,10 @@ impl Flags {
         ("CWR", 0x80, "congestion window reduced (RFC 3168)"),
         ("ECE", 0x40, "ECN-echo (RFC 3168)"),
         ("URG", 0x20, "the urgent pointer field is significant"),
-        (
-            "ACK",
-            0x10,
-            "the acknowledgment number field is significant",
-        ),
+        ("ACK", 0x10, "the acknowledgment number field is significant"),
         ("PSH", 0x08, "push: deliver the data to the application now"),
         ("RST", 0x04, "reset the connection"),
-        (
-            "SYN",
-            0x02,
-            "synchronize sequence numbers: opens a connection",
-        ),
+        ("SYN", 0x02, "synchronize sequence numbers: opens a connection"),
         ("FIN", 0x01, "no more data from the sender: closes its half"),
     ];
 
@@ -81,16 +73,8 @@ impl fmt::Display for Flags {
             ("ECE", 0x40),
             ("CWR", 0x80),
         ];
-        let names: Vec<&str> = ORDER
-            .iter()
-            .filter(|(_, b)| self.0 & b != 0)
-            .map(|(n, _)| *n)
-            .collect();
-        if names.is_empty() {
-            write!(f, "none")
-        } else {
-            write!(f, "{}", names.join(","))
-        }
+        let names: Vec<&str> = ORDER.iter().filter(|(_, b)| self.0 & b != 0).map(|(n, _)| *n).collect();
+        if names.is_empty() { write!(f, "none") } else { write!(f, "{}", names.join(",")) }
     }
 }
 
@@ -129,8 +113,7 @@ impl Segment {
     /// SEG.LEN: "the number of octets occupied by the data in the segment (counting SYN
     /// and FIN)" (RFC 9293 §3.3.1).
     pub fn seg_len(&self) -> u32 {
-        let ctl =
-            u32::from(self.flags.contains(Flags::SYN)) + u32::from(self.flags.contains(Flags::FIN));
+        let ctl = u32::from(self.flags.contains(Flags::SYN)) + u32::from(self.flags.contains(Flags::FIN));
         self.payload.len() as u32 + ctl
     }
 
@@ -150,10 +133,7 @@ impl Segment {
         let words = bytes[12] >> 4;
         let header_len = usize::from(words) * 4;
         if header_len < HEADER_LEN || header_len > bytes.len() {
-            return Err(WireError::BadDataOffset {
-                words,
-                len: bytes.len(),
-            });
+            return Err(WireError::BadDataOffset { words, len: bytes.len() });
         }
         let options = parse_options(&bytes[HEADER_LEN..header_len])?;
         Ok(Segment {
@@ -239,10 +219,7 @@ fn parse_options(mut b: &[u8]) -> Result<Vec<TcpOption>, WireError> {
                 out.push(match (kind, len) {
                     (2, 4) => TcpOption::MaximumSegmentSize(be16(b, 2)),
                     (2, _) => return Err(WireError::BadOption { kind, at }),
-                    _ => TcpOption::Unknown {
-                        kind,
-                        data: b[2..len].to_vec(),
-                    },
+                    _ => TcpOption::Unknown { kind, data: b[2..len].to_vec() },
                 });
                 b = &b[len..];
                 at += len;
@@ -308,11 +285,7 @@ pub fn verify_checksum(src: IpAddr, dst: IpAddr, segment: &[u8]) -> Result<(), W
     }
     let found = be16(segment, 16);
     let expected = checksum(src, dst, segment);
-    if found == expected {
-        Ok(())
-    } else {
-        Err(WireError::BadChecksum { found, expected })
-    }
+    if found == expected { Ok(()) } else { Err(WireError::BadChecksum { found, expected }) }
 }
 
 /// A one-line summary in the style of RFC 9293's examples: `SYN seq=100 win=64240 mss=1460`.
@@ -333,30 +306,15 @@ pub fn summary(s: &Segment) -> String {
 
 /// Names every field of a TCP segment with its byte range (and, for flags, its bit).
 pub fn dissect(bytes: &[u8]) -> Dissection {
-    let mut d = Dissection {
-        protocol: "TCP".into(),
-        ..Dissection::default()
-    };
+    let mut d = Dissection { protocol: "TCP".into(), ..Dissection::default() };
     let seg = match Segment::parse(bytes) {
         Ok(s) => s,
         Err(e) => {
             d.summary = format!("malformed TCP segment ({e})");
             d.error = Some(e.to_string());
             if bytes.len() >= 4 {
-                d.fields.push(Field::new(
-                    "Source Port",
-                    0,
-                    2,
-                    be16(bytes, 0).to_string(),
-                    "the sender's port",
-                ));
-                d.fields.push(Field::new(
-                    "Destination Port",
-                    2,
-                    2,
-                    be16(bytes, 2).to_string(),
-                    "the receiver's port",
-                ));
+                d.fields.push(Field::new("Source Port", 0, 2, be16(bytes, 0).to_string(), "the sender's port"));
+                d.fields.push(Field::new("Destination Port", 2, 2, be16(bytes, 2).to_string(), "the receiver's port"));
             }
             return d;
         }
@@ -364,20 +322,8 @@ pub fn dissect(bytes: &[u8]) -> Dissection {
     d.summary = summary(&seg);
     let header_len = seg.header_len();
     let f = &mut d.fields;
-    f.push(Field::new(
-        "Source Port",
-        0,
-        2,
-        seg.src_port.to_string(),
-        "the sender's port",
-    ));
-    f.push(Field::new(
-        "Destination Port",
-        2,
-        2,
-        seg.dst_port.to_string(),
-        "the receiver's port",
-    ));
+    f.push(Field::new("Source Port", 0, 2, seg.src_port.to_string(), "the sender's port"));
+    f.push(Field::new("Destination Port", 2, 2, seg.dst_port.to_string(), "the receiver's port"));
     f.push(Field::new(
         "Sequence Number",
         4,
@@ -410,16 +356,7 @@ pub fn dissect(bytes: &[u8]) -> Dissection {
         )
         .with_bits(0xf0),
     );
-    f.push(
-        Field::new(
-            "Reserved",
-            12,
-            1,
-            format!("{}", bytes[12] & 0x0f),
-            "must be zero",
-        )
-        .with_bits(0x0f),
-    );
+    f.push(Field::new("Reserved", 12, 1, format!("{}", bytes[12] & 0x0f), "must be zero").with_bits(0x0f));
     f.push(Field::new(
         "Control Bits",
         13,
@@ -429,19 +366,9 @@ pub fn dissect(bytes: &[u8]) -> Dissection {
     ));
     for (name, bit, meaning) in Flags::ALL {
         let set = seg.flags.0 & bit != 0;
-        f.push(
-            Field::new(name, 13, 1, if set { "1" } else { "0" }, meaning)
-                .with_bits(u32::from(bit))
-                .child(),
-        );
+        f.push(Field::new(name, 13, 1, if set { "1" } else { "0" }, meaning).with_bits(u32::from(bit)).child());
     }
-    f.push(Field::new(
-        "Window",
-        14,
-        2,
-        seg.window.to_string(),
-        "how many bytes the sender is willing to receive",
-    ));
+    f.push(Field::new("Window", 14, 2, seg.window.to_string(), "how many bytes the sender is willing to receive"));
     f.push(Field::new(
         "Checksum",
         16,
@@ -471,9 +398,9 @@ pub fn dissect(bytes: &[u8]) -> Dissection {
         let mut at = HEADER_LEN;
         for o in &seg.options {
             match o {
-                TcpOption::NoOperation => f.push(
-                    Field::new("No-Operation", at, 1, "1", "padding between options").child(),
-                ),
+                TcpOption::NoOperation => {
+                    f.push(Field::new("No-Operation", at, 1, "1", "padding between options").child())
+                }
                 TcpOption::MaximumSegmentSize(m) => f.push(
                     Field::new(
                         "Maximum Segment Size",
@@ -498,16 +425,7 @@ pub fn dissect(bytes: &[u8]) -> Dissection {
             at += option_len(o);
         }
         if at < header_len {
-            f.push(
-                Field::new(
-                    "Padding",
-                    at,
-                    header_len - at,
-                    "0",
-                    "zeros to a 32-bit boundary",
-                )
-                .child(),
-            );
+            f.push(Field::new("Padding", at, header_len - at, "0", "zeros to a 32-bit boundary").child());
         }
     }
     if !seg.payload.is_empty() {
@@ -563,37 +481,22 @@ mod tests {
         // Flip one bit: the checksum must catch it.
         let mut bad = bytes.clone();
         bad[5] ^= 0x01;
-        assert!(matches!(
-            verify_checksum(src, dst, &bad),
-            Err(WireError::BadChecksum { .. })
-        ));
+        assert!(matches!(verify_checksum(src, dst, &bad), Err(WireError::BadChecksum { .. })));
     }
 
     #[test]
     fn parse_rejects_truncated_and_bad_offsets() {
-        assert_eq!(
-            Segment::parse(&[0; 19]),
-            Err(WireError::Truncated { len: 19 })
-        );
+        assert_eq!(Segment::parse(&[0; 19]), Err(WireError::Truncated { len: 19 }));
         let mut b = [0u8; 20];
         b[12] = 4 << 4;
-        assert_eq!(
-            Segment::parse(&b),
-            Err(WireError::BadDataOffset { words: 4, len: 20 })
-        );
+        assert_eq!(Segment::parse(&b), Err(WireError::BadDataOffset { words: 4, len: 20 }));
         b[12] = 6 << 4;
-        assert_eq!(
-            Segment::parse(&b),
-            Err(WireError::BadDataOffset { words: 6, len: 20 })
-        );
+        assert_eq!(Segment::parse(&b), Err(WireError::BadDataOffset { words: 6, len: 20 }));
         let mut o = [0u8; 24];
         o[12] = 6 << 4;
         o[20] = 2;
         o[21] = 9;
-        assert_eq!(
-            Segment::parse(&o),
-            Err(WireError::BadOption { kind: 2, at: 20 })
-        );
+        assert_eq!(Segment::parse(&o), Err(WireError::BadOption { kind: 2, at: 20 }));
     }
 
     #[test]
@@ -616,11 +519,7 @@ mod tests {
         for i in 0..bytes.len() {
             assert!(d.field_at(i).is_some(), "byte {i} has no field");
         }
-        let syn = d
-            .fields
-            .iter()
-            .find(|f| f.name == "SYN")
-            .map(|f| f.value.as_str());
+        let syn = d.fields.iter().find(|f| f.name == "SYN").map(|f| f.value.as_str());
         assert_eq!(syn, Some("1"));
         assert_eq!(d.fields[d.field_at(5).unwrap_or(0)].name, "Sequence Number");
     }

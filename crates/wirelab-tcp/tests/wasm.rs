@@ -28,75 +28,29 @@ fn drain(m: &mut Tcp) -> Vec<Vec<u8>> {
 fn three_way_handshake_in_the_browser() {
     let mut client = Tcp::new(Config::new(A, 7));
     let mut server = Tcp::new(Config::new(B, 7));
-    server
-        .handle_input(Instant::ZERO, Input::Command(Command::Listen))
-        .expect("listen");
+    server.handle_input(Instant::ZERO, Input::Command(Command::Listen)).expect("listen");
     drain(&mut server);
-    client
-        .handle_input(Instant::ZERO, Input::Command(Command::Connect(B)))
-        .expect("connect");
+    client.handle_input(Instant::ZERO, Input::Command(Command::Connect(B))).expect("connect");
     let syn = drain(&mut client).remove(0);
     assert_eq!(client.state(), TcpState::SynSent);
     wire::verify_checksum(A.ip(), B.ip(), &syn).expect("checksum");
-    server
-        .handle_input(
-            Instant::ZERO,
-            Input::Receive {
-                from: A,
-                bytes: &syn,
-            },
-        )
-        .expect("syn");
+    server.handle_input(Instant::ZERO, Input::Receive { from: A, bytes: &syn }).expect("syn");
     let syn_ack = drain(&mut server).remove(0);
-    assert_eq!(
-        Segment::parse(&syn_ack).expect("parses").flags,
-        Flags::SYN | Flags::ACK
-    );
-    client
-        .handle_input(
-            Instant::ZERO,
-            Input::Receive {
-                from: B,
-                bytes: &syn_ack,
-            },
-        )
-        .expect("syn-ack");
+    assert_eq!(Segment::parse(&syn_ack).expect("parses").flags, Flags::SYN | Flags::ACK);
+    client.handle_input(Instant::ZERO, Input::Receive { from: B, bytes: &syn_ack }).expect("syn-ack");
     let ack = drain(&mut client).remove(0);
-    server
-        .handle_input(
-            Instant::ZERO,
-            Input::Receive {
-                from: A,
-                bytes: &ack,
-            },
-        )
-        .expect("ack");
+    server.handle_input(Instant::ZERO, Input::Receive { from: A, bytes: &ack }).expect("ack");
     drain(&mut server);
-    assert_eq!(
-        (client.state().to_string(), server.state().to_string()),
-        ("ESTABLISHED".into(), "ESTABLISHED".into())
-    );
+    assert_eq!((client.state().to_string(), server.state().to_string()), ("ESTABLISHED".into(), "ESTABLISHED".into()));
 }
 
 #[wasm_bindgen_test]
 fn garbage_is_a_typed_error_not_a_panic() {
     let mut server = Tcp::new(Config::new(B, 7));
-    server
-        .handle_input(Instant::ZERO, Input::Command(Command::Listen))
-        .expect("listen");
+    server.handle_input(Instant::ZERO, Input::Command(Command::Listen)).expect("listen");
     for len in 0..64 {
         let junk: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
-        assert!(
-            server
-                .handle_input(
-                    Instant::ZERO,
-                    Input::Receive {
-                        from: A,
-                        bytes: &junk
-                    }
-                )
-                .is_err()
-        );
+        assert!(server.handle_input(Instant::ZERO, Input::Receive { from: A, bytes: &junk }).is_err());
     }
     assert_eq!(server.state(), TcpState::Listen);
 }

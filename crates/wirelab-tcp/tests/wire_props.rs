@@ -12,7 +12,8 @@ fn option() -> impl Strategy<Value = TcpOption> {
         Just(TcpOption::NoOperation),
         any::<u16>().prop_map(TcpOption::MaximumSegmentSize),
         // Kinds 0-2 have fixed meanings; others carry up to 10 data bytes.
-        (3u8..=254, prop::collection::vec(any::<u8>(), 0..10)).prop_map(|(kind, data)| TcpOption::Unknown { kind, data }),
+        (3u8..=254, prop::collection::vec(any::<u8>(), 0..10))
+            .prop_map(|(kind, data)| TcpOption::Unknown { kind, data }),
     ]
 }
 

@@ -37,10 +37,8 @@ impl Env {
     /// updates, and wasm-bindgen-test-runner pointed at Debian's chromedriver.
     pub fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new(program);
-        c.env("PATH", &self.path)
-            .env("TRUNK_SKIP_VERSION_CHECK", "true");
-        if Path::new("/usr/bin/chromedriver").exists() && std::env::var_os("CHROMEDRIVER").is_none()
-        {
+        c.env("PATH", &self.path).env("TRUNK_SKIP_VERSION_CHECK", "true");
+        if Path::new("/usr/bin/chromedriver").exists() && std::env::var_os("CHROMEDRIVER").is_none() {
             c.env("CHROMEDRIVER", "/usr/bin/chromedriver");
         }
         c
@@ -61,20 +59,15 @@ fn output_of(env: &Env, program: &str, args: &[&str]) -> Option<String> {
     if !out.status.success() {
         return None;
     }
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     Some(text.lines().next().unwrap_or("").trim().to_string())
 }
 
 /// The version of `package` that Cargo.lock resolved.
 pub fn locked_version(package: &str) -> Result<String> {
-    let lock = std::fs::read_to_string("Cargo.lock")
-        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let lock = std::fs::read_to_string("Cargo.lock").map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
     let needle = format!("name = \"{package}\"\nversion = \"");
-    let start = lock
-        .find(&needle)
-        .ok_or(format!("Cargo.lock has no package {package}"))?
-        + needle.len();
+    let start = lock.find(&needle).ok_or(format!("Cargo.lock has no package {package}"))? + needle.len();
     let end = lock[start..].find('"').ok_or("Cargo.lock is malformed")? + start;
     Ok(lock[start..end].to_string())
 }
@@ -82,17 +75,11 @@ pub fn locked_version(package: &str) -> Result<String> {
 /// Checks and installs everything `purpose` needs; returns the environment to use.
 pub fn tools(purpose: Purpose) -> Result<Env> {
     let mut path = vec![
-        PathBuf::from("node_modules/.bin")
-            .canonicalize()
-            .unwrap_or_else(|_| PathBuf::from("node_modules/.bin")),
+        PathBuf::from("node_modules/.bin").canonicalize().unwrap_or_else(|_| PathBuf::from("node_modules/.bin")),
         cargo_home_bin(),
     ];
-    path.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    let env = Env {
-        path: std::env::join_paths(path).map_err(|e| e.to_string())?,
-    };
+    path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    let env = Env { path: std::env::join_paths(path).map_err(|e| e.to_string())? };
 
     step("Checking the toolchain (installing only what is missing)");
     let mut apt_updated = false;
@@ -100,10 +87,7 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
     // Rust target and components.
     let targets = output_of_all(&env, "rustup", &["target", "list", "--installed"])
         .ok_or("rustup is not on PATH: wirelab builds with a rustup-managed Rust toolchain")?;
-    if targets
-        .lines()
-        .any(|l| l.trim() == "wasm32-unknown-unknown")
-    {
+    if targets.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         ok("wasm32-unknown-unknown target");
     } else {
         install(
@@ -111,9 +95,7 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
             "the app and the protocol crates compile to WebAssembly",
             "seconds",
         );
-        sh(env
-            .cmd("rustup")
-            .args(["target", "add", "wasm32-unknown-unknown"]))?;
+        sh(env.cmd("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
     if purpose == Purpose::Test {
         if output_of(&env, "cargo", &["fmt", "--version"]).is_some()
@@ -121,21 +103,13 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
         {
             ok("rustfmt and clippy");
         } else {
-            install(
-                "rustfmt and clippy",
-                "the test command checks formatting and lints",
-                "a minute",
-            );
-            sh(env
-                .cmd("rustup")
-                .args(["component", "add", "rustfmt", "clippy"]))?;
+            install("rustfmt and clippy", "the test command checks formatting and lints", "a minute");
+            sh(env.cmd("rustup").args(["component", "add", "rustfmt", "clippy"]))?;
         }
     }
 
     // Node and npm: wasm-opt and (for tests) playwright-core come from the npm registry.
-    if output_of(&env, "npm", &["--version"]).is_none()
-        || output_of(&env, "node", &["--version"]).is_none()
-    {
+    if output_of(&env, "npm", &["--version"]).is_none() || output_of(&env, "node", &["--version"]).is_none() {
         install(
             "Node.js and npm (Debian)",
             "wasm-opt and the end-to-end test driver come from the npm registry",
@@ -145,14 +119,8 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
     }
     let wasm_opt = output_of(&env, "wasm-opt", &["--version"]);
     let playwright = Path::new("node_modules/playwright-core/package.json").exists();
-    if wasm_opt
-        .as_deref()
-        .is_some_and(|v| v.contains(WASM_OPT_VERSION))
-        && playwright
-    {
-        ok(&format!(
-            "wasm-opt ({WASM_OPT_VERSION}) and playwright-core in node_modules"
-        ));
+    if wasm_opt.as_deref().is_some_and(|v| v.contains(WASM_OPT_VERSION)) && playwright {
+        ok(&format!("wasm-opt ({WASM_OPT_VERSION}) and playwright-core in node_modules"));
     } else {
         install(
             "wasm-opt (npm binaryen) and playwright-core (npm ci)",
@@ -167,20 +135,11 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
         Some(v) if v == format!("trunk {TRUNK_VERSION}") => ok(&v),
         found => {
             install(
-                &format!(
-                    "trunk {TRUNK_VERSION}{}",
-                    found.map(|f| format!(" (found {f})")).unwrap_or_default()
-                ),
+                &format!("trunk {TRUNK_VERSION}{}", found.map(|f| format!(" (found {f})")).unwrap_or_default()),
                 "Trunk builds the Yew app (0.22 needs a newer rustc)",
                 "about 8 minutes on a cold 2-core machine",
             );
-            sh(env.cmd("cargo").args([
-                "install",
-                "trunk",
-                "--version",
-                TRUNK_VERSION,
-                "--locked",
-            ]))?;
+            sh(env.cmd("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))?;
         }
     }
 
@@ -193,19 +152,12 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
         ok(&want);
     } else {
         install(
-            &format!(
-                "wasm-bindgen-cli {wb}{}",
-                have_cli
-                    .map(|f| format!(" (found {f})"))
-                    .unwrap_or_default()
-            ),
+            &format!("wasm-bindgen-cli {wb}{}", have_cli.map(|f| format!(" (found {f})")).unwrap_or_default()),
             "it must equal the wasm-bindgen library in Cargo.lock; it also brings wasm-bindgen-test-runner",
             "about 5 minutes on a cold 2-core machine",
         );
         // Not --locked: its lock file names a webpki-roots version the registry does not serve.
-        sh(env
-            .cmd("cargo")
-            .args(["install", "wasm-bindgen-cli", "--version", &wb]))?;
+        sh(env.cmd("cargo").args(["install", "wasm-bindgen-cli", "--version", &wb]))?;
     }
 
     if purpose == Purpose::Test {
@@ -229,9 +181,7 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
 /// Like `output_of`, but the whole output.
 fn output_of_all(env: &Env, program: &str, args: &[&str]) -> Option<String> {
     let out = env.cmd(program).args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn ok(what: &str) {
@@ -243,11 +193,8 @@ fn install(what: &str, why: &str, how_long: &str) {
 }
 
 fn apt_install(updated: &mut bool, packages: &[&str]) -> Result {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .is_some_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let root =
+        Command::new("id").arg("-u").output().ok().is_some_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     let apt = |args: &[&str]| -> Command {
         let mut c = if root {
             Command::new("apt-get")
@@ -260,12 +207,8 @@ fn apt_install(updated: &mut bool, packages: &[&str]) -> Result {
         c
     };
     if !*updated {
-        sh(&mut apt(&["update", "-q"])).map_err(|e| {
-            format!(
-                "{e}\n(apt needs root; install {} by hand if you are not)",
-                packages.join(" ")
-            )
-        })?;
+        sh(&mut apt(&["update", "-q"]))
+            .map_err(|e| format!("{e}\n(apt needs root; install {} by hand if you are not)", packages.join(" ")))?;
         *updated = true;
     }
     let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];

@@ -56,10 +56,7 @@ tasks:
 
 fn workspace_root() -> PathBuf {
     // crates/xtask -> the workspace root.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Prints a step's banner: what and why.
@@ -69,16 +66,14 @@ pub fn step(what: &str) {
 
 /// Runs a command to completion with its output passing through; fails with its name.
 pub fn sh(cmd: &mut Command) -> Result {
-    let shown = format!("{cmd:?}").replace('"', "");
+    let shown = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
     println!("    $ {shown}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{shown}` failed ({status})"))
-    }
+    let status = cmd.status().map_err(|e| format!("cannot start `{shown}`: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
 }
 
 fn build_app(env: &bootstrap::Env) -> Result {
@@ -96,24 +91,15 @@ fn run(args: &[String]) -> Result {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--addr" => {
-                addr = it
-                    .next()
-                    .ok_or("--addr needs an address, e.g. 127.0.0.1:8080")?
-                    .clone()
-            }
+            "--addr" => addr = it.next().ok_or("--addr needs an address, e.g. 127.0.0.1:8080")?.clone(),
             other => return Err(format!("unknown option {other:?} for run\n\n{USAGE}")),
         }
     }
     let env = bootstrap::tools(bootstrap::Purpose::Run)?;
     build_app(&env)?;
     step("Building the server with the app embedded (cargo build --release)");
-    sh(env
-        .cmd("cargo")
-        .args(["build", "--release", "--package", "wirelab-server"]))?;
-    step(&format!(
-        "Starting wirelab on http://{addr} (Ctrl-C stops it)"
-    ));
+    sh(env.cmd("cargo").args(["build", "--release", "--package", "wirelab-server"]))?;
+    step(&format!("Starting wirelab on http://{addr} (Ctrl-C stops it)"));
     let mut server = Command::new(Path::new("target/release/wirelab"));
     server.args(["serve", "--addr", &addr]);
     exec(server)
@@ -128,14 +114,8 @@ fn exec(mut cmd: Command) -> Result {
 
 #[cfg(not(unix))]
 fn exec(mut cmd: Command) -> Result {
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("the server exited with {status}"))
-    }
+    let status = cmd.status().map_err(|e| format!("cannot start the server: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("the server exited with {status}")) }
 }
 
 fn test(args: &[String]) -> Result {
@@ -145,20 +125,14 @@ fn test(args: &[String]) -> Result {
     let started = Instant::now();
     let env = bootstrap::tools(bootstrap::Purpose::Test)?;
     let mut times: Vec<(&str, f64)> = vec![("set-up", started.elapsed().as_secs_f64())];
-    let mut timed = |name: &'static str, f: &mut dyn FnMut() -> Result| -> Result {
-        let t = Instant::now();
-        let r = f();
-        times.push((name, t.elapsed().as_secs_f64()));
-        r
-    };
 
-    timed("format check", &mut || {
+    timed(&mut times, "format check", &mut || {
         step("Format check (cargo fmt --check)");
         sh(env.cmd("cargo").args(["fmt", "--all", "--check"]))
     })?;
     // The server embeds dist/: build the app before anything compiles the server.
-    timed("app build", &mut || build_app(&env))?;
-    timed("clippy", &mut || {
+    timed(&mut times, "app build", &mut || build_app(&env))?;
+    timed(&mut times, "clippy", &mut || {
         step("Clippy, warnings denied: native crates, then the app for wasm32");
         sh(env.cmd("cargo").args([
             "clippy",
@@ -181,48 +155,39 @@ fn test(args: &[String]) -> Result {
             "warnings",
         ]))
     })?;
-    timed("native tests", &mut || {
+    timed(&mut times, "native tests", &mut || {
         step("Native tests (cargo test)");
-        sh(env
-            .cmd("cargo")
-            .args(["test", "--workspace", "--exclude", "wirelab-app"]))
+        sh(env.cmd("cargo").args(["test", "--workspace", "--exclude", "wirelab-app"]))
     })?;
-    timed("wasm tests", &mut || {
-        step(
-            "Protocol crates' tests compiled to wasm32, run in headless Chromium (wasm-bindgen-test)",
-        );
-        sh(env
-            .cmd("cargo")
-            .args(["test", "--target", "wasm32-unknown-unknown"])
-            .args([
-                "--package",
-                "wirelab-core",
-                "--package",
-                "wirelab-tcp",
-                "--package",
-                "wirelab-scenarios",
-            ]))
+    timed(&mut times, "wasm tests", &mut || {
+        step("Protocol crates' tests compiled to wasm32, run in headless Chromium (wasm-bindgen-test)");
+        sh(env.cmd("cargo").args(["test", "--target", "wasm32-unknown-unknown"]).args([
+            "--package",
+            "wirelab-core",
+            "--package",
+            "wirelab-tcp",
+            "--package",
+            "wirelab-scenarios",
+        ]))
     })?;
-    timed("end-to-end", &mut || {
+    timed(&mut times, "end-to-end", &mut || {
         step("End-to-end: the real server, the built app, headless Chromium (node --test e2e/)");
-        sh(env
-            .cmd("cargo")
-            .args(["build", "--package", "wirelab-server"]))?;
-        sh(env
-            .cmd("node")
-            .args(["--test", "--test-reporter=spec", "e2e/"])
-            .env("WIRELAB_BIN", "target/debug/wirelab"))
+        sh(env.cmd("cargo").args(["build", "--package", "wirelab-server"]))?;
+        sh(env.cmd("node").args(["--test", "--test-reporter=spec", "e2e/"]).env("WIRELAB_BIN", "target/debug/wirelab"))
     })?;
-    drop(timed);
     step("Summary");
     for (name, secs) in &times {
         println!("    {name:<14} {secs:>7.1} s");
     }
-    println!(
-        "    {:<14} {:>7.1} s",
-        "total",
-        started.elapsed().as_secs_f64()
-    );
+    println!("    {:<14} {:>7.1} s", "total", started.elapsed().as_secs_f64());
     println!("    screenshots: target/e2e/*.png");
     Ok(())
+}
+
+/// Runs one stage of the test command and notes how long it took.
+fn timed(times: &mut Vec<(&'static str, f64)>, name: &'static str, f: &mut dyn FnMut() -> Result) -> Result {
+    let t = Instant::now();
+    let r = f();
+    times.push((name, t.elapsed().as_secs_f64()));
+    r
 }

@@ -8,8 +8,7 @@ use std::path::Path;
 /// Prints the size of the wasm, js and css in `dist`, raw and gzipped (level 9).
 pub fn report(dist: &Path) -> crate::Result {
     let mut rows: Vec<(&str, u64, u64)> = vec![("wasm", 0, 0), ("js", 0, 0), ("css", 0, 0)];
-    let entries =
-        std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
+    let entries = std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
         let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
@@ -18,8 +17,7 @@ pub fn report(dist: &Path) -> crate::Result {
         let Some(row) = rows.iter_mut().find(|(k, _, _)| *k == ext) else {
             continue;
         };
-        let bytes =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut gz = GzEncoder::new(Vec::new(), Compression::best());
         gz.write_all(&bytes).map_err(|e| e.to_string())?;
         let zipped = gz.finish().map_err(|e| e.to_string())?;
@@ -29,19 +27,10 @@ pub fn report(dist: &Path) -> crate::Result {
     println!("    app size      raw        gzipped");
     let (mut raw, mut zipped) = (0, 0);
     for (kind, r, z) in &rows {
-        println!(
-            "    {kind:<8} {:>9.1} KB {:>9.1} KB",
-            *r as f64 / 1024.0,
-            *z as f64 / 1024.0
-        );
+        println!("    {kind:<8} {:>9.1} KB {:>9.1} KB", *r as f64 / 1024.0, *z as f64 / 1024.0);
         raw += r;
         zipped += z;
     }
-    println!(
-        "    {:<8} {:>9.1} KB {:>9.1} KB",
-        "total",
-        raw as f64 / 1024.0,
-        zipped as f64 / 1024.0
-    );
+    println!("    {:<8} {:>9.1} KB {:>9.1} KB", "total", raw as f64 / 1024.0, zipped as f64 / 1024.0);
     Ok(())
 }

@@ -90,34 +90,27 @@ pub fn scenario_view(props: &ScenarioProps) -> Html {
         use_effect_with((), move |_| {
             // Not passive: Home/End/arrows must not also scroll the page.
             let options = EventListenerOptions::enable_prevent_default();
-            let listener = EventListener::new_with_options(
-                &gloo::utils::document(),
-                "keydown",
-                options,
-                move |e| {
-                    let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
-                        return;
-                    };
-                    let typing = e
-                        .target()
-                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                        .is_some_and(|el| {
-                            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-                        });
-                    if typing || e.alt_key() || e.ctrl_key() || e.meta_key() {
-                        return;
-                    }
-                    let action = match e.key().as_str() {
-                        "ArrowRight" => Action::Next,
-                        "ArrowLeft" => Action::Prev,
-                        "Home" => Action::First,
-                        "End" => Action::Last,
-                        _ => return,
-                    };
-                    e.prevent_default();
-                    dispatcher.dispatch(action);
-                },
-            );
+            let listener = EventListener::new_with_options(&gloo::utils::document(), "keydown", options, move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                    return;
+                };
+                let typing = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+                if typing || e.alt_key() || e.ctrl_key() || e.meta_key() {
+                    return;
+                }
+                let action = match e.key().as_str() {
+                    "ArrowRight" => Action::Next,
+                    "ArrowLeft" => Action::Prev,
+                    "Home" => Action::First,
+                    "End" => Action::Last,
+                    _ => return,
+                };
+                e.prevent_default();
+                dispatcher.dispatch(action);
+            });
             move || drop(listener)
         });
     }

@@ -13,11 +13,7 @@ pub struct ControlsProps {
 #[component(Controls)]
 pub fn controls(props: &ControlsProps) -> Html {
     // Icons are SVG paths, not emoji: many machines have no emoji font.
-    let button = |action: Action,
-                  path: &'static str,
-                  title: &'static str,
-                  testid: &'static str,
-                  disabled: bool| {
+    let button = |action: Action, path: &'static str, title: &'static str, testid: &'static str, disabled: bool| {
         let cb = props.on_action.clone();
         html! {
             <button class="step-button" {title} aria-label={title} data-testid={testid} {disabled}

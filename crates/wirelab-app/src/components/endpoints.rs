@@ -14,13 +14,10 @@ pub struct EndpointsProps {
 #[component(Endpoints)]
 pub fn endpoints(props: &EndpointsProps) -> Html {
     // The node whose state the current step changed, to draw the eye to it.
-    let changed = props
-        .current
-        .and_then(|e| props.trace.events.get(e))
-        .and_then(|e| match e.kind {
-            TraceKind::StateChanged { .. } => Some(e.node),
-            _ => None,
-        });
+    let changed = props.current.and_then(|e| props.trace.events.get(e)).and_then(|e| match e.kind {
+        TraceKind::StateChanged { .. } => Some(e.node),
+        _ => None,
+    });
     html! {
         <div class="endpoints">
             { for props.trace.nodes.iter().enumerate().map(|(i, n)| {

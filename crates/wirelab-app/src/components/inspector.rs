@@ -82,9 +82,5 @@ pub fn inspector(props: &InspectorProps) -> Html {
 
 /// `4–7`, or `12` for a one-byte field.
 fn byte_span(f: &Field) -> String {
-    if f.len <= 1 {
-        f.start.to_string()
-    } else {
-        format!("{}–{}", f.start, f.start + f.len - 1)
-    }
+    if f.len <= 1 { f.start.to_string() } else { format!("{}–{}", f.start, f.start + f.len - 1) }
 }

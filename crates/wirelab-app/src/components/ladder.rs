@@ -47,9 +47,7 @@ pub fn ladder(props: &LadderProps) -> Html {
         // Keep the current step in view as the person steps.
         let figure = figure.clone();
         use_effect_with(props.pos, move |_| {
-            let row = figure
-                .cast::<web_sys::Element>()
-                .and_then(|f| f.query_selector(".row.current").ok().flatten());
+            let row = figure.cast::<web_sys::Element>().and_then(|f| f.query_selector(".row.current").ok().flatten());
             if let Some(row) = row {
                 let opts = web_sys::ScrollIntoViewOptions::new();
                 opts.set_block(web_sys::ScrollLogicalPosition::Nearest);
@@ -119,10 +117,18 @@ pub fn ladder(props: &LadderProps) -> Html {
                     { label("state-label", to.clone()) }
                 </g>
             },
-            TraceKind::Command { line } => html! { <g class="mark command-mark">{ label("command-label", format!("$ {line}")) }</g> },
-            TraceKind::Event { text } => html! { <g class="mark event-mark">{ label("event-label", text.clone()) }</g> },
-            TraceKind::TimerFired => html! { <g class="mark timer-mark">{ label("event-label", "⏰ timer expires".to_string()) }</g> },
-            TraceKind::Error { text } => html! { <g class="mark error-mark">{ label("error-label", format!("! {text}")) }</g> },
+            TraceKind::Command { line } => {
+                html! { <g class="mark command-mark">{ label("command-label", format!("$ {line}")) }</g> }
+            }
+            TraceKind::Event { text } => {
+                html! { <g class="mark event-mark">{ label("event-label", text.clone()) }</g> }
+            }
+            TraceKind::TimerFired => {
+                html! { <g class="mark timer-mark">{ label("event-label", "⏰ timer expires".to_string()) }</g> }
+            }
+            TraceKind::Error { text } => {
+                html! { <g class="mark error-mark">{ label("error-label", format!("! {text}")) }</g> }
+            }
             _ => return None,
         })
     });

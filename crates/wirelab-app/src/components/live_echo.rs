@@ -45,16 +45,8 @@ impl Reducible for Live {
         let mut next = (*self).clone();
         match action {
             LiveAction::Status(s) => next.status = s,
-            LiveAction::Sent(text) => next.log.push(Line {
-                sent: true,
-                text,
-                rtt_ms: None,
-            }),
-            LiveAction::Echo(text, rtt_ms) => next.log.push(Line {
-                sent: false,
-                text,
-                rtt_ms,
-            }),
+            LiveAction::Sent(text) => next.log.push(Line { sent: true, text, rtt_ms: None }),
+            LiveAction::Echo(text, rtt_ms) => next.log.push(Line { sent: false, text, rtt_ms }),
         }
         Rc::new(next)
     }
@@ -70,30 +62,19 @@ struct Conn {
 }
 
 fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
 fn ws_url() -> Result<String, String> {
     let loc = gloo::utils::window().location();
-    let host = loc
-        .host()
-        .map_err(|_| "cannot read this page's address".to_string())?;
-    let scheme = if loc.protocol().ok().as_deref() == Some("https:") {
-        "wss"
-    } else {
-        "ws"
-    };
+    let host = loc.host().map_err(|_| "cannot read this page's address".to_string())?;
+    let scheme = if loc.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
     Ok(format!("{scheme}://{host}/ws"))
 }
 
 #[component(LiveEcho)]
 pub fn live_echo() -> Html {
-    let live = use_reducer(|| Live {
-        status: Status::Disconnected,
-        log: Vec::new(),
-    });
+    let live = use_reducer(|| Live { status: Status::Disconnected, log: Vec::new() });
     let conn = use_mut_ref(Conn::default);
     let input = use_node_ref();
 
@@ -136,9 +117,7 @@ pub fn live_echo() -> Html {
                     c.pending.push_back(now_ms());
                     live.dispatch(LiveAction::Sent(text));
                 }
-                Err(_) => live.dispatch(LiveAction::Status(Status::Failed(
-                    "the browser refused to send".into(),
-                ))),
+                Err(_) => live.dispatch(LiveAction::Status(Status::Failed("the browser refused to send".into()))),
             }
         })
     };
@@ -186,18 +165,14 @@ fn open(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>) {
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
         Err(_) => {
-            return live.dispatch(LiveAction::Status(Status::Failed(format!(
-                "cannot open {url}"
-            ))));
+            return live.dispatch(LiveAction::Status(Status::Failed(format!("cannot open {url}"))));
         }
     };
     live.dispatch(LiveAction::Status(Status::Connecting));
 
     let on_open = {
         let live = live.clone();
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            live.dispatch(LiveAction::Status(Status::Open))
-        })
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.dispatch(LiveAction::Status(Status::Open)))
     };
     let on_message = {
         let (live, conn) = (live.clone(), conn.clone());
@@ -205,10 +180,7 @@ fn open(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>) {
             let Some(e) = e.dyn_ref::<MessageEvent>() else {
                 return;
             };
-            let text = e
-                .data()
-                .as_string()
-                .unwrap_or_else(|| "(binary)".to_string());
+            let text = e.data().as_string().unwrap_or_else(|| "(binary)".to_string());
             let rtt = conn.borrow_mut().pending.pop_front().map(|t| now_ms() - t);
             live.dispatch(LiveAction::Echo(text, rtt));
         })
@@ -216,9 +188,7 @@ fn open(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>) {
     let on_close = {
         let (live, conn) = (live.clone(), conn.clone());
         Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-            let (code, reason) = e
-                .dyn_ref::<CloseEvent>()
-                .map_or((1006, String::new()), |c| (c.code(), c.reason()));
+            let (code, reason) = e.dyn_ref::<CloseEvent>().map_or((1006, String::new()), |c| (c.code(), c.reason()));
             let mut c = conn.borrow_mut();
             c.ws = None;
             c.pending.clear();

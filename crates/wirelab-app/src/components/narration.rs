@@ -13,16 +13,10 @@ pub struct NarrationProps {
 #[component(Narration)]
 pub fn narration(props: &NarrationProps) -> Html {
     let (text, rfc, at) = match props.event {
-        Some(e) => (
-            props.trace.narrate(e),
-            props.trace.rfc_of(e).cloned(),
-            props.trace.events.get(e).map(|ev| seconds(ev.at)),
-        ),
-        None => (
-            "Press the step-forward button (or →) to take the first step.".to_string(),
-            None,
-            None,
-        ),
+        Some(e) => {
+            (props.trace.narrate(e), props.trace.rfc_of(e).cloned(), props.trace.events.get(e).map(|ev| seconds(ev.at)))
+        }
+        None => ("Press the step-forward button (or →) to take the first step.".to_string(), None, None),
     };
     html! {
         <div class="narration" aria-live="polite" data-testid="narration">
