@@ -5,14 +5,14 @@
 //! the same code runs natively (server, tests, benches) and in the browser as Wasm, and
 //! the same seed always gives the same run.
 
-pub mod dissect;
+pub mod annotate;
 pub mod machine;
 pub mod rng;
 pub mod sim;
 pub mod time;
 pub mod trace;
 
-pub use dissect::{Dissection, Field};
+pub use annotate::{Annotation, Field};
 pub use machine::{DynMachine, Input, Machine, Output, RfcRef, Transition, Transmit};
 pub use rng::SeededRng;
 pub use sim::{LinkConfig, NodeId, Sim, SimError};

@@ -4,7 +4,7 @@
 //! The shape follows quinn-proto and str0m: inputs are verbs (`handle_input`), outputs are
 //! pulled (`poll_output`) until [`Output::Idle`], and time is always passed in.
 
-use crate::dissect::Dissection;
+use crate::annotate::Annotation;
 use crate::time::Instant;
 use core::fmt::{Debug, Display};
 use core::str::FromStr;
@@ -103,7 +103,7 @@ pub trait Machine: Clone {
     }
 
     /// Names every field of a frame this protocol puts on the wire, with its byte range.
-    fn dissect(bytes: &[u8]) -> Dissection;
+    fn annotate(bytes: &[u8]) -> Annotation;
 }
 
 /// Any [`Machine`], with states, commands and events as text: what the simulator and
@@ -116,7 +116,7 @@ pub trait DynMachine: Debug {
     fn handle_command(&mut self, now: Instant, line: &str) -> Result<(), String>;
     fn poll_output_dyn(&mut self, now: Instant) -> Output<String, String>;
     fn suggested_command_lines(&self) -> Vec<String>;
-    fn dissect_dyn(&self, bytes: &[u8]) -> Dissection;
+    fn annotate_dyn(&self, bytes: &[u8]) -> Annotation;
     fn clone_box(&self) -> Box<dyn DynMachine>;
 }
 
@@ -159,8 +159,8 @@ where
         self.suggested_commands().iter().map(ToString::to_string).collect()
     }
 
-    fn dissect_dyn(&self, bytes: &[u8]) -> Dissection {
-        M::dissect(bytes)
+    fn annotate_dyn(&self, bytes: &[u8]) -> Annotation {
+        M::annotate(bytes)
     }
 
     fn clone_box(&self) -> Box<dyn DynMachine> {

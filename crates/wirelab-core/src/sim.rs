@@ -248,14 +248,14 @@ impl Sim {
         loop {
             match self.nodes[node].machine.poll_output_dyn(now) {
                 Output::Transmit(t) => {
-                    let dissection = self.nodes[node].machine.dissect_dyn(&t.bytes);
+                    let annotation = self.nodes[node].machine.annotate_dyn(&t.bytes);
                     let to_node = self.node_for(t.to);
                     let frame = Frame {
                         from: t.from,
                         to: t.to,
                         to_node,
                         bytes: t.bytes,
-                        dissection,
+                        annotation,
                         reason: t.reason.into_owned(),
                         rfc: t.rfc,
                     };

@@ -1,7 +1,7 @@
 //! The trace: everything that happened in a run, in order. The simulator is the only
 //! thing that writes one; the UI, the exports and the tests only read it.
 
-use crate::dissect::Dissection;
+use crate::annotate::Annotation;
 use crate::machine::RfcRef;
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,7 @@ pub struct Frame {
     /// The node the frame is addressed to, if there is one.
     pub to_node: Option<NodeId>,
     pub bytes: Vec<u8>,
-    pub dissection: Dissection,
+    pub annotation: Annotation,
     /// Why the sender sent it.
     pub reason: String,
     pub rfc: Option<RfcRef>,
@@ -157,7 +157,7 @@ impl Trace {
             TraceKind::Command { line } => format!("The {who}'s application asks it to {line}."),
             TraceKind::Sent { frame } => {
                 let to = frame.to_node.map_or_else(|| frame.to.to_string(), |n| self.node_name(n).to_string());
-                let mut s = format!("The {who} sends {} to the {to}", frame.dissection.summary);
+                let mut s = format!("The {who} sends {} to the {to}", frame.annotation.summary);
                 if !frame.reason.is_empty() {
                     let _ = write!(s, ": {}", frame.reason);
                 }
@@ -165,11 +165,11 @@ impl Trace {
                 s
             }
             TraceKind::Delivered { sent_seq } => {
-                let what = self.frame(*sent_seq).map_or("a frame", |f| f.dissection.summary.as_str());
+                let what = self.frame(*sent_seq).map_or("a frame", |f| f.annotation.summary.as_str());
                 format!("{what} arrives at the {who}.")
             }
             TraceKind::Dropped { sent_seq, why } => {
-                let what = self.frame(*sent_seq).map_or("a frame", |f| f.dissection.summary.as_str());
+                let what = self.frame(*sent_seq).map_or("a frame", |f| f.annotation.summary.as_str());
                 format!("{what} never reaches the {who}: {why}.")
             }
             TraceKind::StateChanged { from, to, cause, .. } => {
@@ -210,9 +210,9 @@ impl Trace {
             let mut cols: Vec<String> = vec![String::new(); self.nodes.len()];
             let text = match &e.kind {
                 TraceKind::Command { line } => format!("$ {line}"),
-                TraceKind::Sent { frame } => format!("--> {}", frame.dissection.summary),
+                TraceKind::Sent { frame } => format!("--> {}", frame.annotation.summary),
                 TraceKind::Delivered { sent_seq } => {
-                    format!("<-- {}", self.frame(*sent_seq).map_or("?", |f| f.dissection.summary.as_str()))
+                    format!("<-- {}", self.frame(*sent_seq).map_or("?", |f| f.annotation.summary.as_str()))
                 }
                 TraceKind::Dropped { sent_seq, why } => format!("X {sent_seq} ({why})"),
                 TraceKind::StateChanged { to, .. } => format!("[{to}]"),

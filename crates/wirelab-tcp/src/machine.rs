@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use wirelab_core::{Dissection, Input, Instant, Machine, Output, RfcRef, SeededRng, Transition, Transmit};
+use wirelab_core::{Annotation, Input, Instant, Machine, Output, RfcRef, SeededRng, Transition, Transmit};
 
 const fn rfc(section: &'static str) -> Option<RfcRef> {
     Some(RfcRef::new(9293, section))
@@ -957,7 +957,7 @@ impl Machine for Tcp {
         }
     }
 
-    fn dissect(bytes: &[u8]) -> Dissection {
-        wire::dissect(bytes)
+    fn annotate(bytes: &[u8]) -> Annotation {
+        wire::annotate(bytes)
     }
 }

@@ -1,4 +1,4 @@
-//! The TCP header (RFC 9293 §3.1): parse, emit, checksum and a field-by-field dissection.
+//! The TCP header (RFC 9293 §3.1): parse, emit, checksum and a field-by-field annotation.
 //!
 //! ```text
 //!  0                   1                   2                   3
@@ -17,7 +17,7 @@
 use crate::error::WireError;
 use std::fmt;
 use std::net::IpAddr;
-use wirelab_core::{Dissection, Field};
+use wirelab_core::{Annotation, Field};
 
 /// The length of a TCP header without options.
 pub const HEADER_LEN: usize = 20;
@@ -305,8 +305,8 @@ pub fn summary(s: &Segment) -> String {
 }
 
 /// Names every field of a TCP segment with its byte range (and, for flags, its bit).
-pub fn dissect(bytes: &[u8]) -> Dissection {
-    let mut d = Dissection { protocol: "TCP".into(), ..Dissection::default() };
+pub fn annotate(bytes: &[u8]) -> Annotation {
+    let mut d = Annotation { protocol: "TCP".into(), ..Annotation::default() };
     let seg = match Segment::parse(bytes) {
         Ok(s) => s,
         Err(e) => {
@@ -500,7 +500,7 @@ mod tests {
     }
 
     #[test]
-    fn dissection_covers_every_header_byte() {
+    fn annotation_covers_every_header_byte() {
         let seg = Segment {
             src_port: 1,
             dst_port: 2,
@@ -514,7 +514,7 @@ mod tests {
         };
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         let bytes = seg.emit(ip, ip);
-        let d = dissect(&bytes);
+        let d = annotate(&bytes);
         assert_eq!(d.summary, "SYN,ACK seq=3 ack=4 win=5 len=2 mss=1460");
         for i in 0..bytes.len() {
             assert!(d.field_at(i).is_some(), "byte {i} has no field");

@@ -1,6 +1,6 @@
 //! Property tests for the TCP wire format: emit → parse gives back what was emitted,
 //! every emitted checksum verifies, any single flipped bit is caught, and no input at
-//! all makes the parser or the dissector panic.
+//! all makes the parser or the annotator panic.
 #![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
@@ -67,8 +67,8 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
         let _ = Segment::parse(&bytes);
-        let d = wire::dissect(&bytes);
-        // Every field a dissection names lies inside the bytes.
+        let d = wire::annotate(&bytes);
+        // Every field a annotation names lies inside the bytes.
         for f in &d.fields {
             prop_assert!(f.start + f.len <= bytes.len(), "{} overruns", f.name);
         }

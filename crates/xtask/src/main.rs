@@ -10,6 +10,7 @@
 //! - `cargo xtask dist`: set up and build the app only (into `dist/`), printing its size.
 
 mod bootstrap;
+mod checks;
 mod size;
 
 use std::path::{Path, PathBuf};
@@ -129,6 +130,11 @@ fn test(args: &[String]) -> Result {
     timed(&mut times, "format check", &mut || {
         step("Format check (cargo fmt --check)");
         sh(env.cmd("cargo").args(["fmt", "--all", "--check"]))
+    })?;
+    timed(&mut times, "tidy", &mut || {
+        step("Tidy: module docs, no #[ignore], no todo!(); portable crates stay portable");
+        checks::tidy()?;
+        checks::dependency_rule(&env)
     })?;
     // The server embeds dist/: build the app before anything compiles the server.
     timed(&mut times, "app build", &mut || build_app(&env))?;

@@ -23,7 +23,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
             </aside>
         };
     };
-    let d = &frame.dissection;
+    let d = &frame.annotation;
     let lit: Option<&Field> = hover.and_then(|i| d.fields.get(i));
     let set_hover = |i: Option<usize>| {
         let hover = hover.clone();

@@ -165,14 +165,14 @@ pub fn ladder(props: &LadderProps) -> Html {
         Some(html! {
             <g class={classes!("frame", selected.then_some("selected"), lost.then_some("lost"))}
                data-testid="frame" onclick={Callback::from(move |e: MouseEvent| { e.stop_propagation(); cb.emit(Action::Select(event)); })}>
-                <title>{ &frame.dissection.summary }</title>
+                <title>{ &frame.annotation.summary }</title>
                 <line class="hit" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} />
                 <line class="arrow" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()}
                     marker-end={arrived.then_some("url(#arrowhead)")} />
                 if lost {
                     <text class="lost-mark" x={x2.to_string()} y={(y2 + 5.0).to_string()} text-anchor="middle">{ "✕" }</text>
                 }
-                <text class="frame-label" x={mx.to_string()} y={(my - 4.0).to_string()} text-anchor="middle" transform={rotate}>{ &frame.dissection.summary }</text>
+                <text class="frame-label" x={mx.to_string()} y={(my - 4.0).to_string()} text-anchor="middle" transform={rotate}>{ &frame.annotation.summary }</text>
             </g>
         })
     });

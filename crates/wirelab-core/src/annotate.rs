@@ -53,7 +53,7 @@ impl Field {
 
 /// A frame explained: a one-line summary ("SYN seq=100 win=64240") and its fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Dissection {
+pub struct Annotation {
     pub protocol: String,
     pub summary: String,
     pub fields: Vec<Field>,
@@ -61,7 +61,7 @@ pub struct Dissection {
     pub error: Option<String>,
 }
 
-impl Dissection {
+impl Annotation {
     /// The deepest field that covers byte `index` (what the inspector highlights on hover).
     pub fn field_at(&self, index: usize) -> Option<usize> {
         self.fields
