@@ -5,7 +5,7 @@
 // Run by `cargo xtask test` (node --test e2e/); WIRELAB_BIN names the server binary.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { chromium } from 'playwright-core';
 
@@ -205,6 +205,31 @@ test('live: the app talks to the real /ws endpoint and measures the round trip',
   await page.screenshot({ path: `${SHOTS}/06-live-echo.png`, fullPage: true });
   await page.click('[data-testid=ws-disconnect]');
   await page.locator('[data-testid=ws-status]', { hasText: 'closed (1000: bye)' }).waitFor({ timeout: 10_000 });
+  await page.close();
+});
+
+test('exports: the pcap and Mermaid made in the browser equal the command line ones, byte for byte', async (t) => {
+  const page = await openApp(t);
+  const save = async (button) => {
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click(button)]);
+    return { name: dl.suggestedFilename(), bytes: fs.readFileSync(await dl.path()) };
+  };
+  const pcap = await save('[data-testid=export-pcap]');
+  assert.equal(pcap.name, 'tcp-handshake-seed1.pcap');
+  assert.equal(pcap.bytes.readUInt32LE(0), 0xa1b2c3d4, 'libpcap magic');
+  assert.equal(pcap.bytes.readUInt32LE(20), 1, 'LINKTYPE_ETHERNET');
+  let off = 24, packets = 0;
+  while (off + 16 <= pcap.bytes.length) { off += 16 + pcap.bytes.readUInt32LE(off + 8); packets++; }
+  assert.equal(off, pcap.bytes.length, 'records fill the file exactly');
+  assert.equal(packets, 7);
+  const cli = execFileSync(BIN, ['export', 'tcp-handshake', '--seed', '1', '--format', 'pcap']);
+  assert.ok(pcap.bytes.equals(cli), 'the Wasm-made pcap equals the native one');
+  const mmd = await save('[data-testid=export-mermaid]');
+  assert.equal(mmd.name, 'tcp-handshake-seed1.mmd');
+  const text = mmd.bytes.toString('utf8');
+  assert.match(text, /^sequenceDiagram\n/);
+  assert.equal((text.match(/->>/g) ?? []).length, 7);
+  assert.equal(text, execFileSync(BIN, ['export', 'tcp-handshake', '--seed', '1', '--format', 'mermaid']).toString('utf8'));
   await page.close();
 });
 

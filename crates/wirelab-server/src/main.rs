@@ -3,10 +3,11 @@
 //! authors the simulator from the command line.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use wirelab_core::LinkConfig;
+use wirelab_core::{LinkConfig, export};
 use wirelab_scenarios::{CATALOGUE, Params};
 
 #[derive(Parser, Debug)]
@@ -43,6 +44,10 @@ enum Format {
     Json,
     /// A plain-text ladder diagram.
     Ascii,
+    /// A capture (libpcap, Ethernet + IPv4/IPv6 + TCP/UDP) for Wireshark or tshark.
+    Pcap,
+    /// A Mermaid `sequenceDiagram`, for Markdown pages and slides.
+    Mermaid,
 }
 
 #[derive(clap::Args, Debug)]
@@ -88,16 +93,24 @@ fn export(args: &ExportArgs) -> Result<(), String> {
     let params =
         Params { seed: args.seed, link: LinkConfig { loss: args.loss, ..LinkConfig::default() }, drops: vec![] };
     let trace = wirelab_scenarios::run(&args.scenario, &params).map_err(|e| e.to_string())?;
-    let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&trace).map_err(|e| e.to_string())?,
-        Format::Ascii => trace.ascii_ladder(),
+    let bytes = match args.format {
+        Format::Json => serde_json::to_string_pretty(&trace).map_err(|e| e.to_string())?.into_bytes(),
+        Format::Ascii => trace.ascii_ladder().into_bytes(),
+        Format::Mermaid => export::mermaid(&trace).into_bytes(),
+        Format::Pcap => {
+            let p = export::pcap(&trace);
+            if p.left_out > 0 {
+                eprintln!("wirelab export: {} frames are not TCP or UDP and are not in the capture", p.left_out);
+            }
+            if args.out.is_none() && std::io::stdout().is_terminal() {
+                return Err("a pcap is binary: give --out FILE, or redirect standard output".to_string());
+            }
+            p.bytes
+        }
     };
     match &args.out {
-        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => {
-            println!("{text}");
-            Ok(())
-        }
+        Some(path) => std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => std::io::stdout().write_all(&bytes).map_err(|e| format!("cannot write to standard output: {e}")),
     }
 }
 

@@ -9,7 +9,7 @@
 //!   without --locked: its own lock file names a crate version the registry lacks);
 //! - wasm-opt and playwright-core from npm (`npm ci`, versions in package-lock.json):
 //!   Debian's binaryen is too old to parse today's Rust output;
-//! - for tests, Debian's chromium and chromium-driver (apt).
+//! - for tests, Debian's chromium and chromium-driver, and tshark (apt).
 
 use crate::{Result, sh, step};
 use std::ffi::OsString;
@@ -172,6 +172,13 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
                     "a few minutes",
                 );
                 apt_install(&mut apt_updated, &["chromium", "chromium-driver"])?;
+            }
+        }
+        match output_of(&env, "tshark", &["--version"]) {
+            Some(v) => ok(&v),
+            None => {
+                install("tshark (Debian)", "the pcap export is checked against Wireshark's own dissectors", "a minute");
+                apt_install(&mut apt_updated, &["tshark"])?;
             }
         }
     }

@@ -32,8 +32,8 @@ pub fn dependency_rule(env: &Env) -> Result {
     Ok(())
 }
 
-/// Every Rust file opens with a `//!` doc comment; no test is `#[ignore]`d; no
-/// `todo!()` or `unimplemented!()` is left behind.
+/// Every Rust file opens with a `//!` doc comment; no test is ignored; no todo or
+/// unimplemented macro is left behind.
 pub fn tidy() -> Result {
     let mut files = Vec::new();
     rust_files(Path::new("crates"), &mut files);
@@ -46,7 +46,8 @@ pub fn tidy() -> Result {
         }
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
-            for bad in ["#[ignore", "todo!(", "unimplemented!("] {
+            // Spelled in pieces so this file does not match itself.
+            for bad in [concat!("#[", "ignore"), concat!("todo", "!("), concat!("unimplemented", "!(")] {
                 if code.contains(bad) {
                     problems.push(format!("{}:{}: {bad}", f.display(), n + 1));
                 }

@@ -132,7 +132,7 @@ fn test(args: &[String]) -> Result {
         sh(env.cmd("cargo").args(["fmt", "--all", "--check"]))
     })?;
     timed(&mut times, "tidy", &mut || {
-        step("Tidy: module docs, no #[ignore], no todo!(); portable crates stay portable");
+        step("Tidy: module docs, no ignored tests, no todo macros; portable crates stay portable");
         checks::tidy()?;
         checks::dependency_rule(&env)
     })?;

@@ -2,6 +2,7 @@
 
 use crate::components::controls::Controls;
 use crate::components::endpoints::Endpoints;
+use crate::components::export_bar::ExportBar;
 use crate::components::inspector::Inspector;
 use crate::components::ladder::Ladder;
 use crate::components::live_echo::LiveEcho;
@@ -137,6 +138,7 @@ pub fn scenario_view(props: &ScenarioProps) -> Html {
                     selected={inspected} on_action={dispatch.clone()} />
                 <Inspector trace={model.trace.clone()} frame={inspected} />
             </div>
+            <ExportBar trace={model.trace.clone()} scenario={info.id} />
         </section>
     }
 }

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod controls;
 pub mod endpoints;
+pub mod export_bar;
 pub mod inspector;
 pub mod ladder;
 pub mod live_echo;
