@@ -11,13 +11,15 @@ use crate::time::Instant;
 use crate::trace::{Frame, NodeInfo, Trace, TraceEvent, TraceKind};
 use core::time::Duration;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 pub use crate::trace::NodeId;
 
-/// How the simulated link between every pair of nodes behaves.
+/// How a simulated link behaves, in one direction. Every random choice is drawn from
+/// the run's seed, and only for the faults that are switched on, so turning one fault on
+/// does not change the draws of another.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinkConfig {
     /// One-way propagation delay.
@@ -26,12 +28,40 @@ pub struct LinkConfig {
     pub jitter: Duration,
     /// Probability in `[0, 1]` that a frame is lost.
     pub loss: f64,
+    /// The sender's line rate in bits per second: a frame takes `8·len/bandwidth` to put on
+    /// the wire, and waits its turn behind those before it. `None`: infinitely fast.
+    pub bandwidth_bps: Option<u64>,
+    /// Frames that may wait for the wire; one more is dropped (tail drop).
+    pub queue_limit: usize,
+    /// Probability that a frame is held back by one extra `latency`, so later ones overtake it.
+    pub reorder: f64,
+    /// Probability that the link delivers a frame twice.
+    pub duplicate: f64,
+    /// Probability that one bit of a frame is flipped on the way.
+    pub corrupt: f64,
 }
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        LinkConfig { latency: Duration::from_millis(10), jitter: Duration::ZERO, loss: 0.0 }
+        LinkConfig {
+            latency: Duration::from_millis(10),
+            jitter: Duration::ZERO,
+            loss: 0.0,
+            bandwidth_bps: None,
+            queue_limit: 64,
+            reorder: 0.0,
+            duplicate: 0.0,
+            corrupt: 0.0,
+        }
     }
+}
+
+/// The sending side of one directed link: when its wire is free, and when each frame
+/// still waiting will start to go out.
+#[derive(Debug, Default)]
+struct Transmitter {
+    busy_until: Instant,
+    starts: VecDeque<Instant>,
 }
 
 /// Why a run stopped early.
@@ -69,6 +99,8 @@ struct InFlight {
     to_node: NodeId,
     /// `Some(why)` if the link loses it; the loss is shown where it would have arrived.
     lost: Option<String>,
+    duplicate: bool,
+    corrupted_bit: Option<usize>,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -98,9 +130,14 @@ pub struct Sim {
     /// Ties between commands due at the same instant go to the one scheduled first.
     next_order: usize,
     link: LinkConfig,
+    /// Links configured apart from the default, by (from, to).
+    links: BTreeMap<(NodeId, NodeId), LinkConfig>,
+    transmitters: BTreeMap<(NodeId, NodeId), Transmitter>,
     rng: SeededRng,
     /// Transmissions to lose on purpose, by the trace index of their `Sent` event.
     manual_drops: BTreeSet<usize>,
+    /// Transmissions to hold back on purpose, and by how much.
+    manual_delays: BTreeMap<usize, Duration>,
     /// Commands waiting for their node to enter a state.
     triggers: Vec<Trigger>,
     trace: Trace,
@@ -116,8 +153,11 @@ impl Sim {
             script: BinaryHeap::new(),
             next_order: 0,
             link,
+            links: BTreeMap::new(),
+            transmitters: BTreeMap::new(),
             rng: SeededRng::derive(seed, "link"),
             manual_drops: BTreeSet::new(),
+            manual_delays: BTreeMap::new(),
             triggers: Vec::new(),
             trace: Trace { seed, ..Trace::default() },
         }
@@ -153,6 +193,17 @@ impl Sim {
     /// Loses the transmission that will be trace event `sent_seq` ("drop this one").
     pub fn drop_transmission(&mut self, sent_seq: usize) {
         self.manual_drops.insert(sent_seq);
+    }
+
+    /// Holds back the transmission that will be trace event `sent_seq` by `extra`.
+    pub fn delay_transmission(&mut self, sent_seq: usize, extra: Duration) {
+        self.manual_delays.insert(sent_seq, extra);
+    }
+
+    /// Sets how the link from `from` to `to` behaves (one direction; every other pair
+    /// behaves as the config given to [`Sim::new`]).
+    pub fn set_link(&mut self, from: NodeId, to: NodeId, config: LinkConfig) {
+        self.links.insert((from, to), config);
     }
 
     pub fn now(&self) -> Instant {
@@ -229,8 +280,16 @@ impl Sim {
         let Some(frame) = self.trace.frame(f.sent_seq) else {
             return;
         };
-        let (from, bytes) = (frame.from, frame.bytes.clone());
-        self.push(f.to_node, TraceKind::Delivered { sent_seq: f.sent_seq });
+        let (from, mut bytes) = (frame.from, frame.bytes.clone());
+        if let Some(bit) = f.corrupted_bit {
+            if let Some(b) = bytes.get_mut(bit / 8) {
+                *b ^= 0x80 >> (bit % 8);
+            }
+        }
+        self.push(
+            f.to_node,
+            TraceKind::Delivered { sent_seq: f.sent_seq, duplicate: f.duplicate, corrupted_bit: f.corrupted_bit },
+        );
         let result = self.nodes[f.to_node].machine.handle_receive(self.now, from, &bytes);
         self.after_input(f.to_node, result);
     }
@@ -289,25 +348,73 @@ impl Sim {
         }
     }
 
-    /// Puts a frame on the link: decides now, with the seeded RNG, whether and when it arrives.
+    /// Puts a frame on the link: decides now, with the seeded RNG, whether, when and how
+    /// it arrives. The draws happen in a fixed order, each only if its fault is on.
     fn launch(&mut self, sent_seq: usize, from_node: NodeId, to_node: Option<NodeId>) {
         let Some(to_node) = to_node else {
             self.push(from_node, TraceKind::Dropped { sent_seq, why: "no node has that address".to_string() });
             return;
         };
-        let mut delay = self.link.latency;
-        if !self.link.jitter.is_zero() {
-            let jitter_us = u64::try_from(self.link.jitter.as_micros()).unwrap_or(u64::MAX);
+        let link = self.links.get(&(from_node, to_node)).unwrap_or(&self.link).clone();
+        let len = self.trace.frame(sent_seq).map_or(0, |f| f.bytes.len());
+        let now = self.now;
+
+        // Serialisation: the frame waits for the wire, then takes 8·len/bandwidth on it,
+        // counted with the 20-byte IPv4 header it would travel in.
+        let mut depart = now;
+        if let Some(bps) = link.bandwidth_bps.filter(|b| *b > 0) {
+            let tx = self.transmitters.entry((from_node, to_node)).or_default();
+            while tx.starts.front().is_some_and(|s| *s <= now) {
+                tx.starts.pop_front();
+            }
+            if tx.starts.len() >= link.queue_limit {
+                let why = format!("the sender's queue was full ({} frames waiting): tail drop", tx.starts.len());
+                self.push(from_node, TraceKind::Dropped { sent_seq, why });
+                return;
+            }
+            let start = tx.busy_until.max(now);
+            let bits = ((len + 20) * 8) as u64;
+            tx.busy_until = start + Duration::from_micros(bits.saturating_mul(1_000_000) / bps);
+            tx.starts.push_back(start);
+            depart = tx.busy_until;
+        }
+        let mut delay = link.latency;
+        let mut lost = None;
+        if self.manual_drops.contains(&sent_seq) {
+            lost = Some("dropped by hand".to_string());
+        } else if link.loss > 0.0 && self.rng.next_f64() < link.loss {
+            lost = Some(format!("lost on the link (loss {:.0}%)", link.loss * 100.0));
+        }
+        if !link.jitter.is_zero() {
+            let jitter_us = u64::try_from(link.jitter.as_micros()).unwrap_or(u64::MAX);
             delay += Duration::from_micros((self.rng.next_f64() * (jitter_us as f64 + 1.0)) as u64);
         }
-        let lost = if self.manual_drops.contains(&sent_seq) {
-            Some("dropped by hand".to_string())
-        } else if self.link.loss > 0.0 && self.rng.next_f64() < self.link.loss {
-            Some(format!("lost on the link (loss {:.0}%)", self.link.loss * 100.0))
+        if link.reorder > 0.0 && self.rng.next_f64() < link.reorder {
+            delay += link.latency;
+        }
+        if let Some(extra) = self.manual_delays.get(&sent_seq) {
+            delay += *extra;
+        }
+        let duplicate = link.duplicate > 0.0 && self.rng.next_f64() < link.duplicate;
+        let corrupted_bit = if link.corrupt > 0.0 && self.rng.next_f64() < link.corrupt && len > 0 {
+            Some((self.rng.next_u64() % (len as u64 * 8)) as usize)
         } else {
             None
         };
-        self.in_flight.push(Reverse(InFlight { arrive_at: self.now + delay, sent_seq, to_node, lost }));
+        let arrive_at = depart + delay;
+        if duplicate && lost.is_none() {
+            // The copy arrives just after the original, unharmed.
+            let copy = InFlight {
+                arrive_at: arrive_at + Duration::from_micros(1),
+                sent_seq,
+                to_node,
+                lost: None,
+                duplicate: true,
+                corrupted_bit: None,
+            };
+            self.in_flight.push(Reverse(copy));
+        }
+        self.in_flight.push(Reverse(InFlight { arrive_at, sent_seq, to_node, lost, duplicate: false, corrupted_bit }));
     }
 
     fn schedule(&mut self, at: Instant, node: NodeId, line: String) {

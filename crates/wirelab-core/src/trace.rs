@@ -49,6 +49,12 @@ pub enum TraceKind {
     /// The frame sent at event `sent_seq` reached this node.
     Delivered {
         sent_seq: usize,
+        /// A second copy the link made (duplication).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
+        /// The bit the link flipped on the way (corruption), counted from the frame's start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        corrupted_bit: Option<usize>,
     },
     /// The frame sent at event `sent_seq` was lost on its way to this node.
     Dropped {
@@ -107,7 +113,7 @@ impl Trace {
     pub fn frame_of(&self, event: usize) -> Option<(usize, &Frame)> {
         let sent_seq = match &self.events.get(event)?.kind {
             TraceKind::Sent { .. } => event,
-            TraceKind::Delivered { sent_seq } | TraceKind::Dropped { sent_seq, .. } => *sent_seq,
+            TraceKind::Delivered { sent_seq, .. } | TraceKind::Dropped { sent_seq, .. } => *sent_seq,
             _ => return None,
         };
         self.frame(sent_seq).map(|f| (sent_seq, f))
@@ -117,7 +123,7 @@ impl Trace {
     /// while it is still in flight.
     pub fn fate(&self, sent_seq: usize) -> Option<(usize, bool)> {
         self.events.iter().skip(sent_seq + 1).find_map(|e| match &e.kind {
-            TraceKind::Delivered { sent_seq: s } if *s == sent_seq => Some((e.seq, true)),
+            TraceKind::Delivered { sent_seq: s, .. } if *s == sent_seq => Some((e.seq, true)),
             TraceKind::Dropped { sent_seq: s, .. } if *s == sent_seq => Some((e.seq, false)),
             _ => None,
         })
@@ -164,9 +170,17 @@ impl Trace {
                 s.push('.');
                 s
             }
-            TraceKind::Delivered { sent_seq } => {
+            TraceKind::Delivered { sent_seq, duplicate, corrupted_bit } => {
                 let what = self.frame(*sent_seq).map_or("a frame", |f| f.annotation.summary.as_str());
-                format!("{what} arrives at the {who}.")
+                let mut s = format!("{what} arrives at the {who}");
+                if *duplicate {
+                    s.push_str(" a second time: the link duplicated it");
+                }
+                if let Some(bit) = corrupted_bit {
+                    let _ = write!(s, ", with bit {bit} flipped on the way");
+                }
+                s.push('.');
+                s
             }
             TraceKind::Dropped { sent_seq, why } => {
                 let what = self.frame(*sent_seq).map_or("a frame", |f| f.annotation.summary.as_str());
@@ -187,7 +201,7 @@ impl Trace {
         match &self.events.get(step)?.kind {
             TraceKind::StateChanged { rfc, .. } => rfc.as_ref(),
             TraceKind::Sent { frame } => frame.rfc.as_ref(),
-            TraceKind::Delivered { sent_seq } => self.frame(*sent_seq)?.rfc.as_ref(),
+            TraceKind::Delivered { sent_seq, .. } => self.frame(*sent_seq)?.rfc.as_ref(),
             _ => None,
         }
     }
@@ -211,7 +225,7 @@ impl Trace {
             let text = match &e.kind {
                 TraceKind::Command { line } => format!("$ {line}"),
                 TraceKind::Sent { frame } => format!("--> {}", frame.annotation.summary),
-                TraceKind::Delivered { sent_seq } => {
+                TraceKind::Delivered { sent_seq, .. } => {
                     format!("<-- {}", self.frame(*sent_seq).map_or("?", |f| f.annotation.summary.as_str()))
                 }
                 TraceKind::Dropped { sent_seq, why } => format!("X {sent_seq} ({why})"),

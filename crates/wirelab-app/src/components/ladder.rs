@@ -124,7 +124,7 @@ pub fn ladder(props: &LadderProps) -> Html {
                 html! { <g class="mark event-mark">{ label("event-label", text.clone()) }</g> }
             }
             TraceKind::TimerFired => {
-                html! { <g class="mark timer-mark">{ label("event-label", "⏰ timer expires".to_string()) }</g> }
+                html! { <g class="mark timer-mark">{ label("event-label", "timer expires".to_string()) }</g> }
             }
             TraceKind::Error { text } => {
                 html! { <g class="mark error-mark">{ label("error-label", format!("! {text}")) }</g> }
