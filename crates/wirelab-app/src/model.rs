@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 use wirelab_core::{Trace, TraceKind};
-use wirelab_scenarios::{Params, ScenarioInfo};
+use wirelab_scenarios::ScenarioInfo;
 use yew::Reducible;
 
 /// A scenario run, and where the person is in it.
@@ -24,7 +24,7 @@ pub struct Model {
 
 impl Model {
     pub fn load(info: &'static ScenarioInfo) -> Self {
-        let (trace, error) = match wirelab_scenarios::run(info.id, &Params::default()) {
+        let (trace, error) = match wirelab_scenarios::run(info.id, &wirelab_scenarios::defaults(info.id)) {
             Ok(t) => (t, None),
             Err(e) => (Trace::default(), Some(e.to_string())),
         };

@@ -10,6 +10,9 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use wirelab_core::{Instant, LinkConfig, Sim, SimError, Trace};
 use wirelab_tcp::{Config as TcpConfig, Tcp};
+use wirelab_udp::{Config as UdpConfig, Udp};
+
+pub mod compare;
 
 /// The seed's topics, used to group scenarios on the landing page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -87,12 +90,33 @@ impl From<SimError> for ScenarioError {
 }
 
 /// Every scenario, in the order the landing page lists them.
-pub const CATALOGUE: &[ScenarioInfo] = &[ScenarioInfo {
-    id: "tcp-handshake",
-    title: "TCP three-way handshake and orderly close",
-    topic: Topic::Transport,
-    summary: "A client opens a connection to a web server with SYN, SYN,ACK, ACK, then both sides close it with FIN and ACK; the client waits in TIME-WAIT.",
-}];
+pub const CATALOGUE: &[ScenarioInfo] = &[
+    ScenarioInfo {
+        id: "tcp-handshake",
+        title: "TCP three-way handshake and orderly close",
+        topic: Topic::Transport,
+        summary: "A client opens a connection to a web server with SYN, SYN,ACK, ACK, then both sides close it with FIN and ACK; the client waits in TIME-WAIT.",
+    },
+    ScenarioInfo {
+        id: "tcp-vs-udp",
+        title: "TCP vs UDP on the same lossy link",
+        topic: Topic::Transport,
+        summary: "The same 20 numbered messages, once over a TCP connection and once as UDP datagrams, across one link that loses 15% of frames and reorders some. TCP delivers all of them, in order, later; UDP delivers what survives, as it comes.",
+    },
+];
+
+/// The network a scenario starts with, before anyone changes it. `tcp-vs-udp` is lossy
+/// and jittery by default: that is its point.
+pub fn defaults(id: &str) -> Params {
+    match id {
+        "tcp-vs-udp" => Params {
+            seed: 1,
+            link: LinkConfig { loss: 0.15, jitter: Duration::from_millis(15), reorder: 0.15, ..LinkConfig::default() },
+            drops: Vec::new(),
+        },
+        _ => Params::default(),
+    }
+}
 
 /// The catalogue entry for `id`.
 pub fn info(id: &str) -> Option<&'static ScenarioInfo> {
@@ -106,6 +130,7 @@ pub const MAX_EVENTS: usize = 100_000;
 pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
     let mut sim = match id {
         "tcp-handshake" => tcp_handshake(params)?,
+        "tcp-vs-udp" => tcp_vs_udp(params)?,
         _ => return Err(ScenarioError::UnknownScenario(id.to_string())),
     };
     sim.run(MAX_EVENTS)?;
@@ -137,5 +162,38 @@ fn tcp_handshake(params: &Params) -> Result<Sim, SimError> {
     // Each side closes a little while after it has reason to, however long that took.
     sim.command_on_state(client, "ESTABLISHED", Duration::from_millis(70), "close")?;
     sim.command_on_state(server, "CLOSE-WAIT", Duration::from_millis(80), "close")?;
+    Ok(sim)
+}
+
+/// The TCP client and server of `tcp-vs-udp`, and the UDP sender and receiver.
+pub const TCP_VS_UDP_NODES: [&str; 4] = ["tcp-client", "tcp-server", "udp-sender", "udp-receiver"];
+pub const UDP_SENDER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)), 5000);
+pub const UDP_RECEIVER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 81)), 5000);
+/// Messages each protocol carries in `tcp-vs-udp`, one every `MESSAGE_GAP`.
+pub const MESSAGES: u32 = 20;
+pub const MESSAGE_GAP: Duration = Duration::from_millis(10);
+
+/// The same numbered messages (`seq=0` … `seq=19`) over TCP and over UDP, on one link.
+fn tcp_vs_udp(params: &Params) -> Result<Sim, SimError> {
+    let mut sim = new_sim(params);
+    let [c, s, us, ur] = TCP_VS_UDP_NODES;
+    let client = sim.add_node(c, CLIENT.ip(), Box::new(Tcp::new(TcpConfig::new(CLIENT, params.seed))));
+    let server = sim.add_node(s, SERVER.ip(), Box::new(Tcp::new(TcpConfig::new(SERVER, params.seed))));
+    let sender = sim.add_node(us, UDP_SENDER.ip(), Box::new(Udp::new(UdpConfig::new(UDP_SENDER))));
+    sim.add_node(ur, UDP_RECEIVER.ip(), Box::new(Udp::new(UdpConfig::new(UDP_RECEIVER))));
+    sim.command_at(Instant::ZERO, server, "listen")?;
+    sim.command_at(Instant::ZERO + Duration::from_millis(1), client, &format!("connect {SERVER}"))?;
+    // Both start sending once they can: UDP at once, TCP once connected.
+    for i in 0..MESSAGES {
+        let after = MESSAGE_GAP * i;
+        sim.command_at(
+            Instant::ZERO + Duration::from_millis(1) + after,
+            sender,
+            &format!("send {UDP_RECEIVER} seq={i}"),
+        )?;
+        sim.command_on_state(client, "ESTABLISHED", after, &format!("send seq={i}"))?;
+    }
+    sim.command_on_state(client, "ESTABLISHED", MESSAGE_GAP * MESSAGES, "close")?;
+    sim.command_on_state(server, "CLOSE-WAIT", MESSAGE_GAP, "close")?;
     Ok(sim)
 }

@@ -7,8 +7,8 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use wirelab_core::{LinkConfig, export};
-use wirelab_scenarios::{CATALOGUE, Params};
+use wirelab_core::export;
+use wirelab_scenarios::CATALOGUE;
 
 #[derive(Parser, Debug)]
 #[command(name = "wirelab", version, about = "A network-protocol playground: the server and its tools")]
@@ -56,9 +56,9 @@ struct ExportArgs {
     scenario: String,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Probability that the link loses a frame, 0 to 1.
-    #[arg(long, default_value_t = 0.0)]
-    loss: f64,
+    /// Probability that the link loses a frame, 0 to 1 (default: the scenario's own).
+    #[arg(long)]
+    loss: Option<f64>,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
     /// Where to write; standard output when absent.
@@ -87,11 +87,14 @@ fn main() -> ExitCode {
 }
 
 fn export(args: &ExportArgs) -> Result<(), String> {
-    if !(0.0..=1.0).contains(&args.loss) {
-        return Err(format!("--loss must be between 0 and 1, got {}", args.loss));
+    let mut params = wirelab_scenarios::defaults(&args.scenario);
+    params.seed = args.seed;
+    if let Some(loss) = args.loss {
+        if !(0.0..=1.0).contains(&loss) {
+            return Err(format!("--loss must be between 0 and 1, got {loss}"));
+        }
+        params.link.loss = loss;
     }
-    let params =
-        Params { seed: args.seed, link: LinkConfig { loss: args.loss, ..LinkConfig::default() }, drops: vec![] };
     let trace = wirelab_scenarios::run(&args.scenario, &params).map_err(|e| e.to_string())?;
     let bytes = match args.format {
         Format::Json => serde_json::to_string_pretty(&trace).map_err(|e| e.to_string())?.into_bytes(),

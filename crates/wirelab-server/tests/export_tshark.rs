@@ -5,8 +5,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use wirelab_core::{LinkConfig, TraceKind};
-use wirelab_scenarios::Params;
+use wirelab_core::TraceKind;
 use wirelab_tcp::Segment;
 
 const FIELDS: &[&str] = &[
@@ -24,6 +23,10 @@ const FIELDS: &[&str] = &[
     "tcp.checksum.status",
     "_ws.malformed",
     "frame.time_relative",
+    "udp.srcport",
+    "udp.dstport",
+    "udp.length",
+    "udp.checksum.status",
 ];
 
 fn export(scenario: &str, seed: u64, loss: f64, out: &Path) {
@@ -48,6 +51,9 @@ fn export(scenario: &str, seed: u64, loss: f64, out: &Path) {
 fn tshark_rows(pcap: &Path) -> Vec<Vec<String>> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(pcap).args(["-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE"]);
+    cmd.args(["-o", "udp.check_checksum:TRUE"]);
+    // Decode every UDP port as plain UDP: a port number must not make tshark guess a protocol.
+    cmd.args(["--disable-protocol", "quic,dns,ntp,snmp,syslog,rtp,rtcp,sip"]);
     cmd.args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"]);
     for f in FIELDS {
         cmd.args(["-e", f]);
@@ -62,14 +68,16 @@ fn tshark_rows(pcap: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn check(scenario: &str, seed: u64, loss: f64) {
+fn check(scenario: &str, seed: u64, loss: f64) -> usize {
     let dir = std::env::temp_dir().join(format!("wirelab-tshark-{}-{seed}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join(format!("{scenario}.pcap"));
     export(scenario, seed, loss, &file);
     let rows = tshark_rows(&file);
     // The same run in-process: same seed, same trace.
-    let params = Params { seed, link: LinkConfig { loss, ..LinkConfig::default() }, drops: vec![] };
+    let mut params = wirelab_scenarios::defaults(scenario);
+    params.seed = seed;
+    params.link.loss = loss;
     let trace = wirelab_scenarios::run(scenario, &params).expect("runs");
     let sent: Vec<_> = trace
         .events
@@ -80,15 +88,27 @@ fn check(scenario: &str, seed: u64, loss: f64) {
         })
         .collect();
     assert_eq!(rows.len(), sent.len(), "one packet per frame sent");
+    let mut udp = 0;
     for (i, (row, (at, frame))) in rows.iter().zip(&sent).enumerate() {
-        let seg = Segment::parse(&frame.bytes).expect("our segment parses");
-        let field = |name: &str| row[FIELDS.iter().position(|f| *f == name).expect("known field")].as_str();
+        let field = |name: &str| {
+            row.get(FIELDS.iter().position(|f| *f == name).expect("known field")).map_or("", String::as_str)
+        };
         let ctx = format!("packet {} of {scenario} seed {seed}: {row:?}", i + 1);
         assert_eq!(field("_ws.malformed"), "", "{ctx}: malformed");
         assert_eq!(field("ip.checksum.status"), "1", "{ctx}: IP checksum not good");
-        assert_eq!(field("tcp.checksum.status"), "1", "{ctx}: TCP checksum not good");
         assert_eq!(field("ip.src"), frame.from.ip().to_string(), "{ctx}");
         assert_eq!(field("ip.dst"), frame.to.ip().to_string(), "{ctx}");
+        if frame.annotation.protocol == "UDP" {
+            let d = wirelab_udp::Datagram::parse(&frame.bytes).expect("our datagram parses");
+            assert_eq!(field("udp.checksum.status"), "1", "{ctx}: UDP checksum not good");
+            assert_eq!(field("udp.srcport"), d.src_port.to_string(), "{ctx}");
+            assert_eq!(field("udp.dstport"), d.dst_port.to_string(), "{ctx}");
+            assert_eq!(field("udp.length"), frame.bytes.len().to_string(), "{ctx}");
+            udp += 1;
+            continue;
+        }
+        let seg = Segment::parse(&frame.bytes).expect("our segment parses");
+        assert_eq!(field("tcp.checksum.status"), "1", "{ctx}: TCP checksum not good");
         assert_eq!(field("tcp.srcport"), seg.src_port.to_string(), "{ctx}");
         assert_eq!(field("tcp.dstport"), seg.dst_port.to_string(), "{ctx}");
         assert_eq!(field("tcp.seq_raw"), seg.seq.to_string(), "{ctx}");
@@ -102,12 +122,20 @@ fn check(scenario: &str, seed: u64, loss: f64) {
         assert!((t - ours).abs() < 2e-6, "{ctx}: time {t} vs {ours}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+    udp
 }
 
 #[test]
 fn tshark_agrees_with_every_byte_of_the_handshake() {
     check("tcp-handshake", 1, 0.0);
     check("tcp-handshake", 2, 0.0);
+}
+
+#[test]
+fn tshark_agrees_with_tcp_and_udp_side_by_side() {
+    for seed in [1, 2] {
+        assert_eq!(check("tcp-vs-udp", seed, 0.15), 20, "all 20 datagrams are in the capture");
+    }
 }
 
 #[test]

@@ -3,8 +3,7 @@
 //! Segment processing follows RFC 9293 §3.10.7 ("SEGMENT ARRIVES") in its order: check
 //! the sequence number, then RST, then SYN, then ACK, then the text, then FIN.
 //!
-//! Not yet here (the transport issue adds them): out-of-order reassembly (an out-of-order
-//! segment is answered with a duplicate ACK and dropped), RTT estimation (the RTO starts
+//! Not yet here (the transport issue adds them): RTT estimation (the RTO starts
 //! at RFC 6298's 1 s and only backs off), congestion control, zero-window probes.
 
 use crate::error::{TcpError, UsageError};
@@ -93,7 +92,9 @@ pub struct Config {
     pub msl: Duration,
     /// The first retransmission timeout: 1 s (RFC 6298 §2.1).
     pub initial_rto: Duration,
-    /// Retransmissions of one segment before giving up (RFC 9293 §3.8.3's R2).
+    /// Retransmissions of one segment before giving up (RFC 9293 §3.8.3's R2: "R2 for a
+    /// SYN segment MUST be set large enough to provide retransmission of the segment for at
+    /// least 3 minutes"). 8, with the RTO doubling from 1 s and capped at 60 s: 183 s.
     pub max_retries: u32,
     /// The peer the UI suggests connecting to.
     pub suggested_peer: Option<SocketAddr>,
@@ -109,7 +110,7 @@ impl Config {
             window: 64240,
             msl: Duration::from_secs(120),
             initial_rto: Duration::from_secs(1),
-            max_retries: 5,
+            max_retries: 8,
             suggested_peer: None,
         }
     }
@@ -209,6 +210,9 @@ struct Tcb {
     close_pending: bool,
     /// The sequence number our FIN occupies, once sent.
     fin_seq: Option<u32>,
+    /// Data that arrived ahead of a hole, by its offset from IRS (so the order survives
+    /// sequence-number wrap-around), until the hole is filled.
+    reassembly: std::collections::BTreeMap<u32, Vec<u8>>,
 }
 
 /// A TCP endpoint.
@@ -726,12 +730,34 @@ impl Tcp {
                     seg.seq = tcb.rcv_nxt;
                 }
                 if seg.seq != tcb.rcv_nxt {
-                    // Out of order: no reassembly yet, so ask again for what we miss.
+                    // Out of order. "Segments with higher beginning sequence numbers SHOULD
+                    // be held for later processing" (RFC 9293 §3.10.7.4); the ACK we send
+                    // for what we have tells the sender of the hole (a duplicate ACK,
+                    // RFC 5681 §4.2). A FIN out of order is ignored: it will come again.
+                    if !seg.payload.is_empty() {
+                        let offset = seg.seq.wrapping_sub(tcb.irs);
+                        tcb.reassembly.entry(offset).or_insert_with(|| std::mem::take(&mut seg.payload));
+                    }
                     fin_in_order = false;
                     need_ack = true;
                 } else if !seg.payload.is_empty() {
                     tcb.rcv_nxt = tcb.rcv_nxt.wrapping_add(seg.payload.len() as u32);
                     self.out.push_back(Output::Event(Event::Data(std::mem::take(&mut seg.payload))));
+                    // The hole may now be filled: deliver what was held, in order.
+                    while let Some((&offset, _)) = tcb.reassembly.first_key_value() {
+                        let next = tcb.rcv_nxt.wrapping_sub(tcb.irs);
+                        if offset > next {
+                            break;
+                        }
+                        let data = tcb.reassembly.remove(&offset).unwrap_or_default();
+                        let skip = (next - offset) as usize;
+                        if skip < data.len() {
+                            tcb.rcv_nxt = tcb.rcv_nxt.wrapping_add((data.len() - skip) as u32);
+                            self.out.push_back(Output::Event(Event::Data(data[skip..].to_vec())));
+                        }
+                    }
+                    // A FIN on this segment counts only if nothing is still held after it.
+                    fin_in_order = fin_in_order && tcb.reassembly.is_empty();
                     need_ack = true;
                 }
             }
@@ -912,6 +938,7 @@ impl Tcb {
             unacked_seq: iss.wrapping_add(1),
             close_pending: false,
             fin_seq: None,
+            reassembly: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -173,6 +173,8 @@ fn test(args: &[String]) -> Result {
             "--package",
             "wirelab-tcp",
             "--package",
+            "wirelab-udp",
+            "--package",
             "wirelab-scenarios",
         ]))
     })?;

@@ -1,0 +1,166 @@
+//! The seed's TCP-vs-UDP table, row by row, computed from a `tcp-vs-udp` run: what
+//! arrived, in what order, how late, and how many bytes crossed the wire for it.
+
+use crate::{MESSAGES, TCP_VS_UDP_NODES};
+use core::time::Duration;
+use std::fmt;
+use wirelab_core::{Instant, Trace, TraceKind};
+
+/// What one protocol did with the messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Messages the application handed over.
+    pub sent: u32,
+    /// Messages that reached the receiving application, each once.
+    pub delivered: u32,
+    /// The message numbers in the order the application got them.
+    pub arrival_order: Vec<u32>,
+    /// Per message (by number): time from being handed over to being delivered.
+    pub latency: Vec<Option<Duration>>,
+    /// Frames and bytes (with a 20-byte IPv4 header each) both ends put on the wire.
+    pub frames: usize,
+    pub wire_bytes: usize,
+    /// Frames sent again because they were not acknowledged in time.
+    pub retransmissions: usize,
+    /// When the last message arrived.
+    pub finished_at: Option<Instant>,
+}
+
+impl Outcome {
+    pub fn in_order(&self) -> bool {
+        self.arrival_order.windows(2).all(|w| w[0] < w[1])
+    }
+
+    pub fn mean_latency(&self) -> Option<Duration> {
+        let got: Vec<Duration> = self.latency.iter().flatten().copied().collect();
+        (!got.is_empty()).then(|| got.iter().sum::<Duration>() / got.len() as u32)
+    }
+
+    pub fn max_latency(&self) -> Option<Duration> {
+        self.latency.iter().flatten().max().copied()
+    }
+}
+
+/// Both columns of the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    pub tcp: Outcome,
+    pub udp: Outcome,
+}
+
+fn number(text: &str) -> Option<u32> {
+    let rest = &text[text.find("seq=")? + 4..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Reads the table off a `tcp-vs-udp` trace.
+pub fn tcp_vs_udp(trace: &Trace) -> Option<Comparison> {
+    let node = |name: &str| trace.nodes.iter().position(|n| n.name == name);
+    let [c, s, us, ur] = TCP_VS_UDP_NODES.map(node);
+    let (c, s, us, ur) = (c?, s?, us?, ur?);
+    let n = MESSAGES as usize;
+    let mut tcp = Outcome {
+        sent: 0,
+        delivered: 0,
+        arrival_order: vec![],
+        latency: vec![None; n],
+        frames: 0,
+        wire_bytes: 0,
+        retransmissions: 0,
+        finished_at: None,
+    };
+    let mut udp = tcp.clone();
+    // TCP is a byte stream: message i is delivered once the stream reaches its last byte.
+    let mut tcp_sent_at: Vec<(Instant, usize, u32)> = Vec::new(); // (when, end offset, number)
+    let mut tcp_offset = 0usize;
+    let mut tcp_received = 0usize;
+    let mut udp_sent_at: Vec<Option<Instant>> = vec![None; n];
+    for e in &trace.events {
+        match &e.kind {
+            TraceKind::Command { line } if e.node == c && line.starts_with("send ") => {
+                let msg = &line["send ".len()..];
+                tcp_offset += msg.len();
+                if let Some(k) = number(msg) {
+                    tcp_sent_at.push((e.at, tcp_offset, k));
+                    tcp.sent += 1;
+                }
+            }
+            TraceKind::Command { line } if e.node == us => {
+                if let Some(k) = number(line).filter(|k| (*k as usize) < n) {
+                    udp_sent_at[k as usize] = Some(e.at);
+                    udp.sent += 1;
+                }
+            }
+            TraceKind::Sent { frame } if e.node == c || e.node == s || e.node == us => {
+                let side = if e.node == us { &mut udp } else { &mut tcp };
+                side.frames += 1;
+                side.wire_bytes += frame.bytes.len() + 20;
+                if frame.reason.starts_with("again") {
+                    side.retransmissions += 1;
+                }
+            }
+            TraceKind::Event { text } if e.node == s && text.starts_with("received ") => {
+                let bytes: usize =
+                    text["received ".len()..].split(' ').next().and_then(|b| b.parse().ok()).unwrap_or(0);
+                tcp_received += bytes;
+                for &(at, end, k) in &tcp_sent_at {
+                    if end <= tcp_received && tcp.latency[k as usize].is_none() {
+                        tcp.latency[k as usize] = Some(e.at - at);
+                        tcp.arrival_order.push(k);
+                        tcp.delivered += 1;
+                        tcp.finished_at = Some(e.at);
+                    }
+                }
+            }
+            TraceKind::Event { text }
+                if e.node == ur && text.starts_with("datagram") && !text.contains("duplicate") =>
+            {
+                if let Some(k) = number(text).filter(|k| (*k as usize) < n) {
+                    if let Some(at) = udp_sent_at[k as usize] {
+                        udp.latency[k as usize] = Some(e.at - at);
+                    }
+                    udp.arrival_order.push(k);
+                    udp.delivered += 1;
+                    udp.finished_at = Some(e.at);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(Comparison { tcp, udp })
+}
+
+fn ms(d: Option<Duration>) -> String {
+    d.map_or_else(|| "–".to_string(), |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+}
+
+/// The seed's table: one row per property, one column per protocol.
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (t, u) = (&self.tcp, &self.udp);
+        let rows: [(&str, String, String); 8] = [
+            ("messages delivered", format!("{} of {}", t.delivered, t.sent), format!("{} of {}", u.delivered, u.sent)),
+            (
+                "in the order sent",
+                if t.in_order() { "yes" } else { "no" }.to_string(),
+                if u.in_order() { "yes" } else { "no" }.to_string(),
+            ),
+            ("mean delay", ms(t.mean_latency()), ms(u.mean_latency())),
+            ("worst delay", ms(t.max_latency()), ms(u.max_latency())),
+            ("frames on the wire", t.frames.to_string(), u.frames.to_string()),
+            ("bytes on the wire (with IPv4)", t.wire_bytes.to_string(), u.wire_bytes.to_string()),
+            ("retransmissions", t.retransmissions.to_string(), u.retransmissions.to_string()),
+            ("arrival order", join(&t.arrival_order), join(&u.arrival_order)),
+        ];
+        writeln!(f, "{:<30} {:<28} UDP", "", "TCP")?;
+        for (name, a, b) in rows {
+            writeln!(f, "{name:<30} {a:<28} {b}")?;
+        }
+        Ok(())
+    }
+}
+
+fn join(v: &[u32]) -> String {
+    v.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
+}
