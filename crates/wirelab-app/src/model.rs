@@ -12,7 +12,7 @@ pub struct Model {
     pub info: &'static ScenarioInfo,
     /// The run, computed once in the browser by the simulator.
     pub trace: Rc<Trace>,
-    /// Which trace events are steps (timer settings are drawn, not stepped through).
+    /// Which trace events are steps (timer settings and metrics are drawn, not stepped through).
     pub steps: Rc<Vec<usize>>,
     /// How many steps have happened: 0 is before the first, `steps.len()` after the last.
     pub pos: usize,
@@ -28,8 +28,12 @@ impl Model {
             Ok(t) => (t, None),
             Err(e) => (Trace::default(), Some(e.to_string())),
         };
-        let steps =
-            trace.events.iter().filter(|e| !matches!(e.kind, TraceKind::TimerArmed { .. })).map(|e| e.seq).collect();
+        let steps = trace
+            .events
+            .iter()
+            .filter(|e| !matches!(e.kind, TraceKind::TimerArmed { .. } | TraceKind::Metric { .. }))
+            .map(|e| e.seq)
+            .collect();
         Model { info, trace: Rc::new(trace), steps: Rc::new(steps), pos: 0, selected: None, error }
     }
 

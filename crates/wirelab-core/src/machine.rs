@@ -69,12 +69,22 @@ pub struct Transition<S> {
     pub rfc: Option<RfcRef>,
 }
 
+/// A named quantity a machine reports as it changes, for plots: `srtt` in ms, `cwnd` in
+/// bytes. Names are the RFC's variable names, lowercased.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub value: f64,
+    pub unit: &'static str,
+}
+
 /// What a machine hands back, pulled one at a time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Output<S, E> {
     Transmit(Transmit),
     Transition(Transition<S>),
     Event(E),
+    Metric(Metric),
     /// Nothing more to do now. Call again with [`Input::Timeout`] at `wake_at`, if any.
     Idle {
         wake_at: Option<Instant>,
@@ -151,6 +161,7 @@ where
                 rfc: t.rfc,
             }),
             Output::Event(e) => Output::Event(e.to_string()),
+            Output::Metric(m) => Output::Metric(m),
             Output::Idle { wake_at } => Output::Idle { wake_at },
         }
     }

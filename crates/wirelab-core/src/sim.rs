@@ -334,6 +334,12 @@ impl Sim {
                 Output::Event(text) => {
                     self.push(node, TraceKind::Event { text });
                 }
+                Output::Metric(m) => {
+                    self.push(
+                        node,
+                        TraceKind::Metric { name: m.name.to_string(), value: m.value, unit: m.unit.to_string() },
+                    );
+                }
                 Output::Idle { wake_at } => {
                     let slot = &mut self.nodes[node].wake_at;
                     if *slot != wake_at {

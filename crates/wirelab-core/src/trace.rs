@@ -35,7 +35,7 @@ pub struct Frame {
 }
 
 /// What happened.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TraceKind {
     /// The user or the script gave the node a command.
@@ -80,10 +80,16 @@ pub enum TraceKind {
     Error {
         text: String,
     },
+    /// A quantity the machine reports for plots (`srtt` = 23.5 ms).
+    Metric {
+        name: String,
+        value: f64,
+        unit: String,
+    },
 }
 
 /// One thing that happened, at one node, at one time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TraceEvent {
     /// Position in [`Trace::events`].
     pub seq: usize,
@@ -93,7 +99,7 @@ pub struct TraceEvent {
 }
 
 /// A whole run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Trace {
     pub seed: u64,
     pub nodes: Vec<NodeInfo>,
@@ -153,6 +159,18 @@ impl Trace {
         out
     }
 
+    /// Every value `node` reported for metric `name`, with when: a series to plot.
+    pub fn metric_series(&self, node: NodeId, name: &str) -> Vec<(Instant, f64)> {
+        self.events
+            .iter()
+            .filter(|e| e.node == node)
+            .filter_map(|e| match &e.kind {
+                TraceKind::Metric { name: n, value, .. } if n == name => Some((e.at, *value)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// A sentence saying what event `step` did and why, for the narration panel.
     pub fn narrate(&self, step: usize) -> String {
         let Some(e) = self.events.get(step) else {
@@ -193,6 +211,7 @@ impl Trace {
             TraceKind::TimerFired => format!("The {who}'s timer expires."),
             TraceKind::Event { text } => format!("The {who} reports: {text}."),
             TraceKind::Error { text } => format!("The {who} refuses: {text}."),
+            TraceKind::Metric { name, value, unit } => format!("The {who}'s {name} is now {value:.1} {unit}."),
         }
     }
 
@@ -234,6 +253,8 @@ impl Trace {
                 TraceKind::TimerFired => "timer fired".to_string(),
                 TraceKind::Event { text } => format!("* {text}"),
                 TraceKind::Error { text } => format!("! {text}"),
+                // Plotted, not drawn in the ladder.
+                TraceKind::Metric { .. } => continue,
             };
             if let Some(c) = cols.get_mut(e.node) {
                 *c = text;

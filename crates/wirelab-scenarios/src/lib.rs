@@ -54,11 +54,13 @@ pub struct Params {
     pub link: LinkConfig,
     /// Trace indices of `Sent` events to lose on purpose.
     pub drops: Vec<usize>,
+    /// Trace indices of `Sent` events to hold back on purpose, and by how much.
+    pub delays: Vec<(usize, Duration)>,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Params { seed: 1, link: LinkConfig::default(), drops: Vec::new() }
+        Params { seed: 1, link: LinkConfig::default(), drops: Vec::new(), delays: Vec::new() }
     }
 }
 
@@ -98,6 +100,12 @@ pub const CATALOGUE: &[ScenarioInfo] = &[
         summary: "A client opens a connection to a web server with SYN, SYN,ACK, ACK, then both sides close it with FIN and ACK; the client waits in TIME-WAIT.",
     },
     ScenarioInfo {
+        id: "tcp-bulk",
+        title: "TCP bulk transfer under loss: congestion control",
+        topic: Topic::Transport,
+        summary: "200 KB over a 10 Mbit/s link with a 30-frame queue and 1% loss. Slow start, congestion avoidance, fast retransmit and recovery (RFC 5681, NewReno RFC 6582): watch cwnd rise and halve.",
+    },
+    ScenarioInfo {
         id: "tcp-vs-udp",
         title: "TCP vs UDP on the same lossy link",
         topic: Topic::Transport,
@@ -113,6 +121,19 @@ pub fn defaults(id: &str) -> Params {
             seed: 1,
             link: LinkConfig { loss: 0.15, jitter: Duration::from_millis(15), reorder: 0.15, ..LinkConfig::default() },
             drops: Vec::new(),
+            delays: Vec::new(),
+        },
+        "tcp-bulk" => Params {
+            seed: 1,
+            link: LinkConfig {
+                latency: Duration::from_millis(20),
+                loss: 0.01,
+                bandwidth_bps: Some(10_000_000),
+                queue_limit: 30,
+                ..LinkConfig::default()
+            },
+            drops: Vec::new(),
+            delays: Vec::new(),
         },
         _ => Params::default(),
     }
@@ -131,6 +152,7 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
     let mut sim = match id {
         "tcp-handshake" => tcp_handshake(params)?,
         "tcp-vs-udp" => tcp_vs_udp(params)?,
+        "tcp-bulk" => tcp_bulk(params)?,
         _ => return Err(ScenarioError::UnknownScenario(id.to_string())),
     };
     sim.run(MAX_EVENTS)?;
@@ -145,6 +167,9 @@ fn new_sim(params: &Params) -> Sim {
     let mut sim = Sim::new(params.seed, params.link.clone());
     for &d in &params.drops {
         sim.drop_transmission(d);
+    }
+    for &(d, extra) in &params.delays {
+        sim.delay_transmission(d, extra);
     }
     sim
 }
@@ -195,5 +220,21 @@ fn tcp_vs_udp(params: &Params) -> Result<Sim, SimError> {
     }
     sim.command_on_state(client, "ESTABLISHED", MESSAGE_GAP * MESSAGES, "close")?;
     sim.command_on_state(server, "CLOSE-WAIT", MESSAGE_GAP, "close")?;
+    Ok(sim)
+}
+
+/// Bytes `tcp-bulk` sends.
+pub const BULK_BYTES: usize = 200_000;
+
+/// A bulk transfer that fills the pipe: congestion control at work (RFC 5681, RFC 6582).
+fn tcp_bulk(params: &Params) -> Result<Sim, SimError> {
+    let mut sim = new_sim(params);
+    let client = sim.add_node("client", CLIENT.ip(), Box::new(Tcp::new(TcpConfig::new(CLIENT, params.seed))));
+    let server = sim.add_node("server", SERVER.ip(), Box::new(Tcp::new(TcpConfig::new(SERVER, params.seed))));
+    sim.command_at(Instant::ZERO, server, "listen")?;
+    sim.command_at(Instant::ZERO + Duration::from_millis(1), client, &format!("connect {SERVER}"))?;
+    sim.command_on_state(client, "ESTABLISHED", Duration::ZERO, &format!("send-bulk {BULK_BYTES}"))?;
+    sim.command_on_state(client, "ESTABLISHED", Duration::from_millis(1), "close")?;
+    sim.command_on_state(server, "CLOSE-WAIT", Duration::from_millis(1), "close")?;
     Ok(sim)
 }

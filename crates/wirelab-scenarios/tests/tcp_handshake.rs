@@ -98,7 +98,7 @@ fn a_dropped_syn_is_retransmitted_after_the_rto() {
 #[test]
 fn a_lossy_link_still_settles_and_replays() {
     for seed in 0..40 {
-        let p = Params { seed, link: LinkConfig { loss: 0.3, ..LinkConfig::default() }, drops: vec![] };
+        let p = Params { seed, link: LinkConfig { loss: 0.3, ..LinkConfig::default() }, drops: vec![], delays: vec![] };
         let a = run("tcp-handshake", &p).expect("settles");
         let b = run("tcp-handshake", &p).expect("settles");
         assert_eq!(a, b, "seed {seed} replays");

@@ -20,7 +20,7 @@ fn the_browser_run_equals_the_native_snapshot() {
 #[wasm_bindgen_test]
 fn lossy_runs_replay_in_the_browser() {
     for seed in 0..10 {
-        let p = Params { seed, link: LinkConfig { loss: 0.3, ..LinkConfig::default() }, drops: vec![] };
+        let p = Params { seed, link: LinkConfig { loss: 0.3, ..LinkConfig::default() }, drops: vec![], delays: vec![] };
         let a = run("tcp-handshake", &p).expect("settles");
         assert_eq!(a, run("tcp-handshake", &p).expect("settles"));
         assert!(!a.events.iter().any(|e| matches!(e.kind, TraceKind::Error { .. })));

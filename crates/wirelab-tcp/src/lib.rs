@@ -5,8 +5,10 @@
 //! Heads up! Read RFC 9293 §3.3.2 (the state diagram) and §3.10 (event processing)
 //! before changing `machine.rs`: each rule sits next to the sentence it comes from.
 
+pub mod cc;
 pub mod error;
 pub mod machine;
+pub mod rtt;
 pub mod seq;
 pub mod wire;
 

@@ -6,7 +6,9 @@
 //! Not yet here (the transport issue adds them): RTT estimation (the RTO starts
 //! at RFC 6298's 1 s and only backs off), congestion control, zero-window probes.
 
+use crate::cc::{AckAction, NewReno};
 use crate::error::{TcpError, UsageError};
+use crate::rtt::RttEstimator;
 use crate::seq::{gt, le, lt};
 use crate::wire::{self, Flags, Segment, TcpOption};
 use core::time::Duration;
@@ -15,7 +17,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use wirelab_core::{Annotation, Input, Instant, Machine, Output, RfcRef, SeededRng, Transition, Transmit};
+use wirelab_core::{Annotation, Input, Instant, Machine, Metric, Output, RfcRef, SeededRng, Transition, Transmit};
 
 const fn rfc(section: &'static str) -> Option<RfcRef> {
     Some(RfcRef::new(9293, section))
@@ -92,6 +94,11 @@ pub struct Config {
     pub msl: Duration,
     /// The first retransmission timeout: 1 s (RFC 6298 §2.1).
     pub initial_rto: Duration,
+    /// The floor on a computed RTO: 1 s (RFC 6298 §2.4). Lower it to show RTT estimation
+    /// on short simulated links (Linux uses 200 ms).
+    pub min_rto: Duration,
+    /// The cap on RTO: 60 s (RFC 6298 §2.5).
+    pub max_rto: Duration,
     /// Retransmissions of one segment before giving up (RFC 9293 §3.8.3's R2: "R2 for a
     /// SYN segment MUST be set large enough to provide retransmission of the segment for at
     /// least 3 minutes"). 8, with the RTO doubling from 1 s and capped at 60 s: 183 s.
@@ -110,6 +117,8 @@ impl Config {
             window: 64240,
             msl: Duration::from_secs(120),
             initial_rto: Duration::from_secs(1),
+            min_rto: Duration::from_secs(1),
+            max_rto: Duration::from_secs(60),
             max_retries: 8,
             suggested_peer: None,
         }
@@ -125,6 +134,8 @@ pub enum Command {
     Connect(SocketAddr),
     /// SEND: queue bytes for the peer.
     Send(Vec<u8>),
+    /// SEND of `n` bytes of [`bulk_pattern`], for transfers too big to type.
+    SendBulk(usize),
     /// CLOSE: "I have no more data to send."
     Close,
     /// ABORT: drop everything and reset the connection.
@@ -137,6 +148,7 @@ impl fmt::Display for Command {
             Command::Listen => write!(f, "listen"),
             Command::Connect(a) => write!(f, "connect {a}"),
             Command::Send(b) => write!(f, "send {}", String::from_utf8_lossy(b)),
+            Command::SendBulk(n) => write!(f, "send-bulk {n}"),
             Command::Close => write!(f, "close"),
             Command::Abort => write!(f, "abort"),
         }
@@ -152,11 +164,21 @@ impl FromStr for Command {
             "listen" if rest.is_empty() => Ok(Command::Listen),
             "connect" => rest.trim().parse().map(Command::Connect).map_err(|_| UsageError::BadCommand(s.to_string())),
             "send" if !rest.is_empty() => Ok(Command::Send(rest.as_bytes().to_vec())),
+            "send-bulk" => {
+                rest.trim().parse().map(Command::SendBulk).map_err(|_| UsageError::BadCommand(s.to_string()))
+            }
             "close" if rest.is_empty() => Ok(Command::Close),
             "abort" if rest.is_empty() => Ok(Command::Abort),
             _ => Err(UsageError::BadCommand(s.to_string())),
         }
     }
+}
+
+/// The bytes `send-bulk` sends, from stream offset `from`, `n` of them: a repeating,
+/// recognisable text, so a receiver can check every byte arrived once and in order.
+pub fn bulk_pattern(from: usize, n: usize) -> Vec<u8> {
+    const TEXT: &[u8] = b"wirelab bulk data 0123456789 ";
+    (from..from + n).map(|i| TEXT[i % TEXT.len()]).collect()
 }
 
 /// What the application above TCP is told.
@@ -213,6 +235,8 @@ struct Tcb {
     /// Data that arrived ahead of a hole, by its offset from IRS (so the order survives
     /// sequence-number wrap-around), until the hole is filled.
     reassembly: std::collections::BTreeMap<u32, Vec<u8>>,
+    /// Congestion control (RFC 5681, RFC 6582), set up once the MSS is known.
+    cc: NewReno,
 }
 
 /// A TCP endpoint.
@@ -223,7 +247,7 @@ pub struct Tcp {
     state: TcpState,
     tcb: Option<Tcb>,
     out: VecDeque<Output<TcpState, Event>>,
-    rto: Duration,
+    rtt: RttEstimator,
     retries: u32,
     retransmit_at: Option<Instant>,
     time_wait_until: Option<Instant>,
@@ -232,14 +256,14 @@ pub struct Tcp {
 impl Tcp {
     pub fn new(config: Config) -> Self {
         let rng = SeededRng::derive(config.seed, &config.local.to_string());
-        let rto = config.initial_rto;
+        let rtt = RttEstimator::new(config.initial_rto, config.min_rto, config.max_rto);
         Tcp {
             config,
             rng,
             state: TcpState::Closed,
             tcb: None,
             out: VecDeque::new(),
-            rto,
+            rtt,
             retries: 0,
             retransmit_at: None,
             time_wait_until: None,
@@ -266,11 +290,18 @@ impl Tcp {
         self.state = to;
         self.out.push_back(Output::Transition(Transition { from, to, cause: cause.into(), rfc }));
         match to {
-            TcpState::Established => self.out.push_back(Output::Event(Event::Connected)),
+            TcpState::Established => {
+                // Congestion control starts with the connection, once both MSSs are known.
+                if let Some(tcb) = self.tcb.as_mut() {
+                    let smss = u32::from(self.config.mss.min(tcb.peer_mss));
+                    tcb.cc = NewReno::new(smss, tcb.iss);
+                }
+                self.out.push_back(Output::Event(Event::Connected));
+            }
             TcpState::Closed | TcpState::Listen => {
                 self.retransmit_at = None;
                 self.time_wait_until = None;
-                self.rto = self.config.initial_rto;
+                self.rtt = RttEstimator::new(self.config.initial_rto, self.config.min_rto, self.config.max_rto);
                 self.retries = 0;
                 if to == TcpState::Closed {
                     self.tcb = None;
@@ -353,11 +384,66 @@ impl Tcp {
         self.transmit(Flags::ACK, snd_nxt, Vec::new(), reason, rfc(section));
     }
 
+    /// Reports a duration for plotting, in milliseconds.
+    fn metric(&mut self, name: &'static str, d: Duration) {
+        self.out.push_back(Output::Metric(Metric { name, value: d.as_secs_f64() * 1000.0, unit: "ms" }));
+    }
+
+    /// An acknowledgment of `ack` arrived: take an RTT sample if it ends the timed segment.
+    fn sample_rtt(&mut self, ack: u32, now: Instant) {
+        if let Some(r) = self.rtt.on_ack(ack, now) {
+            self.metric("rtt", r);
+            if let Some(srtt) = self.rtt.srtt() {
+                self.metric("srtt", srtt);
+            }
+            self.metric("rttvar", self.rtt.rttvar());
+            self.metric("rto", self.rtt.rto());
+        }
+    }
+
+    /// Reports cwnd and ssthresh for plotting, in bytes (ssthresh only once it is finite).
+    fn report_cc(&mut self) {
+        let Some(tcb) = self.tcb.as_ref() else { return };
+        let (cwnd, ssthresh) = (tcb.cc.cwnd(), tcb.cc.ssthresh());
+        self.out.push_back(Output::Metric(Metric { name: "cwnd", value: f64::from(cwnd), unit: "bytes" }));
+        if ssthresh != u32::MAX {
+            self.out.push_back(Output::Metric(Metric { name: "ssthresh", value: f64::from(ssthresh), unit: "bytes" }));
+        }
+    }
+
+    /// Sends the first unacknowledged segment again now, outside the timer (fast
+    /// retransmit, NewReno's partial ACK). Karn: the timed segment may be this one, so
+    /// timing stops.
+    fn retransmit_first_unacked(&mut self, now: Instant, reason: &'static str, rfc_no: &'static str) {
+        let Some(tcb) = self.tcb.as_ref() else { return };
+        let mss = usize::from(self.config.mss.min(tcb.peer_mss));
+        let data: Vec<u8> = tcb.unacked.iter().take(mss).copied().collect();
+        let (snd_una, fin_seq) = (tcb.snd_una, tcb.fin_seq);
+        let rfc_ref = Some(RfcRef::new(if rfc_no == "6582" { 6582 } else { 5681 }, "3.2"));
+        self.rtt.cancel_timing();
+        if !data.is_empty() {
+            self.transmit(Flags::ACK | Flags::PSH, snd_una, data, reason, rfc_ref);
+        } else if fin_seq == Some(snd_una) {
+            self.transmit(Flags::FIN | Flags::ACK, snd_una, Vec::new(), reason, rfc_ref);
+        }
+        self.arm_retransmit(now);
+    }
+
+    /// cwnd and ssthresh (RFC 5681), for tests and the UI.
+    pub fn congestion_window(&self) -> Option<(u32, u32)> {
+        self.tcb.as_ref().map(|t| (t.cc.cwnd(), t.cc.ssthresh()))
+    }
+
+    /// SRTT, RTTVAR and RTO (RFC 6298), for tests and the UI.
+    pub fn rtt_estimate(&self) -> (Option<Duration>, Duration, Duration) {
+        (self.rtt.srtt(), self.rtt.rttvar(), self.rtt.rto())
+    }
+
     /// "If the retransmission timer is not running, start it running so that it will
     /// expire after RTO seconds" (RFC 6298 §5.1).
     fn arm_retransmit(&mut self, now: Instant) {
         if self.retransmit_at.is_none() {
-            self.retransmit_at = Some(now + self.rto);
+            self.retransmit_at = Some(now + self.rtt.rto());
         }
     }
 
@@ -384,8 +470,11 @@ impl Tcp {
             if !matches!(self.state, TcpState::Established | TcpState::CloseWait) {
                 return;
             }
+            // "TCP MUST NOT send data with a sequence number higher than the sum of the
+            // highest acknowledged sequence number and the minimum of cwnd and rwnd"
+            // (RFC 5681 §3.1).
             let in_flight = tcb.snd_nxt.wrapping_sub(tcb.snd_una);
-            let room = tcb.snd_wnd.saturating_sub(in_flight) as usize;
+            let room = tcb.snd_wnd.min(tcb.cc.cwnd()).saturating_sub(in_flight) as usize;
             let mss = usize::from(self.config.mss.min(tcb.peer_mss));
             let n = tcb.send_queue.len().min(room).min(mss);
             if n == 0 {
@@ -399,6 +488,7 @@ impl Tcp {
             let seq = tcb.snd_nxt;
             tcb.snd_nxt = tcb.snd_nxt.wrapping_add(n as u32);
             self.transmit(Flags::ACK | Flags::PSH, seq, chunk, "to carry the application's data", rfc("3.10.2"));
+            self.rtt.start(seq.wrapping_add(n as u32), now);
             self.arm_retransmit(now);
         }
         let Some(tcb) = self.tcb.as_mut() else { return };
@@ -420,6 +510,7 @@ impl Tcp {
             };
             self.set_state(to, cause, rfc("3.10.4"));
             self.transmit(Flags::FIN | Flags::ACK, seq, Vec::new(), reason, rfc("3.6"));
+            self.rtt.start(seq.wrapping_add(1), now);
             self.arm_retransmit(now);
         }
     }
@@ -439,9 +530,11 @@ impl Tcp {
                 self.tcb = Some(Tcb::new(remote, false, iss));
                 self.set_state(SynSent, "was asked to connect (active OPEN) and sent its SYN", rfc("3.10.1"));
                 self.send_syn(now, "to open a connection, announcing its initial sequence number (ISN)");
+                self.rtt.start(iss.wrapping_add(1), now);
                 Ok(())
             }
             (Command::Listen | Command::Connect(_), _) => Err(UsageError::ConnectionExists.into()),
+            (Command::SendBulk(n), _) => self.on_command(now, Command::Send(bulk_pattern(0, n))),
             (Command::Send(_), Closed | Listen) => Err(UsageError::ConnectionDoesNotExist.into()),
             (Command::Send(data), SynSent | SynReceived | Established | CloseWait) => {
                 if let Some(tcb) = self.tcb.as_mut() {
@@ -510,9 +603,14 @@ impl Tcp {
             self.out.push_back(Output::Event(Event::TimedOut));
             return;
         }
-        // "The host MUST set RTO <- RTO * 2 ('back off the timer')" (RFC 6298 §5.5),
-        // capped at 60 s (RFC 6298 §2.5).
-        self.rto = (self.rto * 2).min(Duration::from_secs(60));
+        // "The host MUST set RTO <- RTO * 2 ('back off the timer')" (RFC 6298 §5.5).
+        self.rtt.on_retransmit();
+        self.metric("rto", self.rtt.rto());
+        if let Some(tcb) = self.tcb.as_mut() {
+            let flight = tcb.snd_nxt.wrapping_sub(tcb.snd_una);
+            tcb.cc.on_timeout(flight, tcb.snd_nxt);
+        }
+        self.report_cc();
         self.retransmit_earliest(now);
     }
 
@@ -608,6 +706,7 @@ impl Tcp {
                 rfc("3.10.7.2"),
             );
             self.send_syn_ack(now, "to acknowledge the client's SYN and send its own ISN in the same segment");
+            self.rtt.start(iss.wrapping_add(1), now);
         }
         // "Fourth, other data or control: … drop the segment and return."
     }
@@ -657,6 +756,7 @@ impl Tcp {
             // ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
             self.retransmit_at = None;
             self.retries = 0;
+            self.sample_rtt(seg.ack, now);
             self.set_state(TcpState::Established, "received SYN,ACK acknowledging its SYN", rfc("3.10.7.3"));
             self.send_ack("to acknowledge the server's SYN: the three-way handshake is complete", "3.5");
             self.flush(now);
@@ -858,10 +958,25 @@ impl Tcp {
             let n = acked_data.min(tcb.unacked.len());
             tcb.unacked.drain(..n);
             tcb.unacked_seq = tcb.unacked_seq.wrapping_add(n as u32);
+            let flight = tcb.snd_nxt.wrapping_sub(tcb.snd_una);
             tcb.snd_una = seg.ack;
+            // Congestion control counts data (RFC 5681 §3.1): the ACK of a SYN or a FIN alone
+            // moves nothing.
+            let action = if n > 0 { tcb.cc.on_new_ack(seg.ack, n as u32, flight) } else { AckAction::None };
             self.retries = 0;
-            self.rto = self.config.initial_rto;
             self.retransmit_at = None;
+            self.sample_rtt(seg.ack, now);
+            self.report_cc();
+            if action == AckAction::RetransmitFirstUnacked {
+                self.retransmit_first_unacked(
+                    now,
+                    "again at once: a partial ACK shows the next hole (NewReno)",
+                    "6582",
+                );
+            }
+            let Some(tcb) = self.tcb.as_mut() else {
+                return false;
+            };
             // "When all outstanding data has been acknowledged, turn off the retransmission
             // timer. When an ACK is received that acknowledges new data, restart the
             // retransmission timer" (RFC 6298 §5.2, §5.3)
@@ -873,6 +988,25 @@ impl Tcp {
             // drop the segment, and return."
             self.send_ack("because the ACK acknowledges data it never sent", "3.10.7.4");
             return false;
+        } else if seg.ack == tcb.snd_una
+            && tcb.snd_una != tcb.snd_nxt
+            && seg.payload.is_empty()
+            && !seg.flags.contains(Flags::SYN)
+            && !seg.flags.contains(Flags::FIN)
+            && u32::from(seg.window) == tcb.snd_wnd
+        {
+            // A duplicate ACK as RFC 5681 §2 defines it: data outstanding, no data or SYN or
+            // FIN on it, the same acknowledgment number and the same window.
+            let flight = tcb.snd_nxt.wrapping_sub(tcb.snd_una);
+            let action = tcb.cc.on_dup_ack(tcb.snd_una, tcb.snd_nxt, flight);
+            self.report_cc();
+            if action == AckAction::FastRetransmit {
+                self.retransmit_first_unacked(
+                    now,
+                    "again at once: three duplicate ACKs say it was lost (fast retransmit)",
+                    "5681",
+                );
+            }
         }
         let Some(tcb) = self.tcb.as_mut() else {
             return false;
@@ -939,6 +1073,7 @@ impl Tcb {
             close_pending: false,
             fin_seq: None,
             reassembly: std::collections::BTreeMap::new(),
+            cc: NewReno::new(536, iss),
         }
     }
 }

@@ -1,0 +1,92 @@
+//! `tcp-bulk`: 200 KB through a bottleneck with loss. Every byte arrives once and in
+//! order; losses are repaired by fast retransmit (not only by the timer); cwnd grows in
+//! slow start, halves on loss, and grows again: the sawtooth.
+#![cfg(not(target_arch = "wasm32"))]
+
+use proptest::prelude::*;
+use wirelab_core::{Trace, TraceKind};
+use wirelab_scenarios::{BULK_BYTES, defaults, run};
+use wirelab_tcp::machine::bulk_pattern;
+
+/// The bytes the server's application received, in order.
+fn received(trace: &Trace) -> usize {
+    trace
+        .events
+        .iter()
+        .filter(|e| e.node == 1)
+        .filter_map(|e| match &e.kind {
+            TraceKind::Event { text } if text.starts_with("received ") => {
+                text["received ".len()..].split(' ').next().and_then(|n| n.parse::<usize>().ok())
+            }
+            _ => None,
+        })
+        .sum()
+}
+
+/// The payload bytes the server's machine accepted, reassembled by sequence number, must
+/// be the pattern: checked on the wire, since events carry only a preview.
+fn stream_is_the_pattern(trace: &Trace) -> bool {
+    let mut stream: std::collections::BTreeMap<u32, Vec<u8>> = std::collections::BTreeMap::new();
+    let mut isn = None;
+    for e in &trace.events {
+        if let TraceKind::Sent { frame } = &e.kind {
+            if e.node != 0 {
+                continue;
+            }
+            let Ok(seg) = wirelab_tcp::Segment::parse(&frame.bytes) else { return false };
+            if seg.flags.contains(wirelab_tcp::Flags::SYN) {
+                isn = Some(seg.seq);
+            }
+            if !seg.payload.is_empty() {
+                let off = seg.seq.wrapping_sub(isn.unwrap_or(0)).wrapping_sub(1);
+                stream.entry(off).or_insert(seg.payload);
+            }
+        }
+    }
+    stream.iter().all(|(off, data)| *data == bulk_pattern(*off as usize, data.len()))
+}
+
+fn fast_retransmits(trace: &Trace) -> usize {
+    trace
+        .events
+        .iter()
+        .filter(|e| matches!(&e.kind, TraceKind::Sent { frame } if frame.reason.contains("fast retransmit")))
+        .count()
+}
+
+#[test]
+fn the_default_run_shows_the_sawtooth() {
+    let trace = run("tcp-bulk", &defaults("tcp-bulk")).expect("settles");
+    assert_eq!(received(&trace), BULK_BYTES);
+    assert!(stream_is_the_pattern(&trace));
+    let cwnd: Vec<f64> = trace.metric_series(0, "cwnd").into_iter().map(|(_, v)| v).collect();
+    let peak = cwnd.iter().copied().fold(0.0, f64::max);
+    println!(
+        "cwnd samples {}, peak {peak} bytes, fast retransmits {}, final states {:?}",
+        cwnd.len(),
+        fast_retransmits(&trace),
+        trace.states_after(Some(trace.events.len() - 1))
+    );
+    assert!(peak > 4380.0 * 4.0, "slow start grew cwnd well past the initial window");
+    // A halving: some sample at most ~half of the one before it.
+    assert!(cwnd.windows(2).any(|w| w[1] <= w[0] * 0.6), "cwnd fell on a loss");
+    assert!(fast_retransmits(&trace) > 0, "losses repaired by fast retransmit");
+    assert!(!trace.metric_series(0, "ssthresh").is_empty());
+    assert_eq!(trace.states_after(Some(trace.events.len() - 1)), ["CLOSED", "CLOSED"]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Any seed and loss up to 5%: all 200 KB, once, in order; both ends closed.
+    #[test]
+    fn bulk_transfer_survives_loss(seed in any::<u64>(), loss in 0.0..0.05f64) {
+        let mut p = defaults("tcp-bulk");
+        p.seed = seed;
+        p.link.loss = loss;
+        let trace = run("tcp-bulk", &p).expect("settles");
+        prop_assert_eq!(received(&trace), BULK_BYTES);
+        prop_assert!(stream_is_the_pattern(&trace));
+        prop_assert_eq!(trace.states_after(Some(trace.events.len() - 1)), vec!["CLOSED".to_string(), "CLOSED".to_string()]);
+    }
+}
