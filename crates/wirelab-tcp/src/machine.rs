@@ -862,15 +862,12 @@ impl Tcp {
                 }
             }
         } else {
-            fin_in_order = fin_in_order
-                && self
-                    .tcb
-                    .as_ref()
-                    .is_some_and(|t| seg.seq.wrapping_add(seg.payload.len() as u32) == t.rcv_nxt.wrapping_sub(1));
-            // In CLOSE-WAIT, CLOSING, LAST-ACK and TIME-WAIT a retransmitted FIN is
-            // acknowledged again but changes nothing.
+            // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "Ignore the segment text" (seventh).
+            // A FIN that got this far is acknowledged and changes no state; in TIME-WAIT it
+            // restarts the 2·MSL timeout (RFC 9293 §3.10.7.4, eighth). (A retransmitted FIN
+            // below RCV.NXT was already answered by the sequence check, first.)
             if fin_in_order {
-                self.send_ack("to acknowledge the retransmitted FIN again", "3.10.7.4");
+                self.send_ack("to acknowledge the FIN; the connection is already closing", "3.10.7.4");
                 if self.state == TcpState::TimeWait {
                     self.time_wait_until = Some(now + self.config.msl * 2);
                 }
