@@ -8,7 +8,7 @@ use core::time::Duration;
 use serde::Serialize;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use wirelab_core::{Instant, LinkConfig, Sim, SimError, Trace};
+use wirelab_core::{Instant, LinkConfig, NodeId, Sim, SimError, Trace};
 use wirelab_tcp::{Config as TcpConfig, Tcp};
 use wirelab_udp::{Config as UdpConfig, Udp};
 
@@ -100,6 +100,18 @@ pub const CATALOGUE: &[ScenarioInfo] = &[
         summary: "A client opens a connection to a web server with SYN, SYN,ACK, ACK, then both sides close it with FIN and ACK; the client waits in TIME-WAIT.",
     },
     ScenarioInfo {
+        id: "tcp-close-simultaneous",
+        title: "TCP simultaneous close",
+        topic: Topic::Transport,
+        summary: "Both ends close at the same moment: the two FINs cross, each side passes through CLOSING, and both wait in TIME-WAIT (RFC 9293 §3.6, Figure 13).",
+    },
+    ScenarioInfo {
+        id: "tcp-reset",
+        title: "TCP resets: an abort, and a connection refused",
+        topic: Topic::Transport,
+        summary: "The client aborts an open connection with RST; then it tries a port where nothing listens and is refused with RST,ACK (RFC 9293 §3.10.5, §3.10.7.1).",
+    },
+    ScenarioInfo {
         id: "tcp-bulk",
         title: "TCP bulk transfer under loss: congestion control",
         topic: Topic::Transport,
@@ -153,6 +165,8 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
         "tcp-handshake" => tcp_handshake(params)?,
         "tcp-vs-udp" => tcp_vs_udp(params)?,
         "tcp-bulk" => tcp_bulk(params)?,
+        "tcp-close-simultaneous" => tcp_close_simultaneous(params)?,
+        "tcp-reset" => tcp_reset(params)?,
         _ => return Err(ScenarioError::UnknownScenario(id.to_string())),
     };
     sim.run(MAX_EVENTS)?;
@@ -236,5 +250,34 @@ fn tcp_bulk(params: &Params) -> Result<Sim, SimError> {
     sim.command_on_state(client, "ESTABLISHED", Duration::ZERO, &format!("send-bulk {BULK_BYTES}"))?;
     sim.command_on_state(client, "ESTABLISHED", Duration::from_millis(1), "close")?;
     sim.command_on_state(server, "CLOSE-WAIT", Duration::from_millis(1), "close")?;
+    Ok(sim)
+}
+
+/// A client and a server, connected: the start of the teardown scenarios.
+fn tcp_pair(params: &Params) -> Result<(Sim, NodeId, NodeId), SimError> {
+    let mut sim = new_sim(params);
+    let client = sim.add_node("client", CLIENT.ip(), Box::new(Tcp::new(TcpConfig::new(CLIENT, params.seed))));
+    let server = sim.add_node("server", SERVER.ip(), Box::new(Tcp::new(TcpConfig::new(SERVER, params.seed))));
+    sim.command_at(Instant::ZERO, server, "listen")?;
+    sim.command_at(Instant::ZERO + Duration::from_millis(1), client, &format!("connect {SERVER}"))?;
+    Ok((sim, client, server))
+}
+
+/// Both ends close at once: the FINs cross (RFC 9293 §3.6, Figure 13).
+fn tcp_close_simultaneous(params: &Params) -> Result<Sim, SimError> {
+    let (mut sim, client, server) = tcp_pair(params)?;
+    // The client is ESTABLISHED one link latency before the server: close both at 81 ms.
+    sim.command_on_state(client, "ESTABLISHED", Duration::from_millis(60), "close")?;
+    sim.command_on_state(server, "ESTABLISHED", Duration::from_millis(50), "close")?;
+    Ok(sim)
+}
+
+/// An ABORT (RST out, RST in), then a connection refused by a closed port.
+fn tcp_reset(params: &Params) -> Result<Sim, SimError> {
+    let (mut sim, client, _) = tcp_pair(params)?;
+    sim.command_on_state(client, "ESTABLISHED", Duration::from_millis(20), "send hello")?;
+    sim.command_on_state(client, "ESTABLISHED", Duration::from_millis(60), "abort")?;
+    let closed_port = SocketAddr::new(SERVER.ip(), 81);
+    sim.command_on_state(client, "CLOSED", Duration::from_millis(50), &format!("connect {closed_port}"))?;
     Ok(sim)
 }

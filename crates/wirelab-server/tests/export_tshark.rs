@@ -52,8 +52,12 @@ fn tshark_rows(pcap: &Path) -> Vec<Vec<String>> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(pcap).args(["-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE"]);
     cmd.args(["-o", "udp.check_checksum:TRUE"]);
-    // Decode every UDP port as plain UDP: a port number must not make tshark guess a protocol.
-    cmd.args(["--disable-protocol", "quic,dns,ntp,snmp,syslog,rtp,rtcp,sip"]);
+    // Check TCP and UDP themselves: no application dissector may guess from a port number
+    // (port 80 would make tshark reassemble bulk bytes as HTTP, and report every
+    // retransmission as an overlap in that reassembly, though its bytes are identical, as
+    // tests/tcp_bulk.rs checks byte by byte).
+    cmd.args(["--disable-protocol", "http,quic,dns,ntp,snmp,syslog,rtp,rtcp,sip"]);
+    cmd.args(["-o", "tcp.desegment_tcp_streams:FALSE"]);
     cmd.args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"]);
     for f in FIELDS {
         cmd.args(["-e", f]);
@@ -69,7 +73,7 @@ fn tshark_rows(pcap: &Path) -> Vec<Vec<String>> {
 }
 
 fn check(scenario: &str, seed: u64, loss: f64) -> usize {
-    let dir = std::env::temp_dir().join(format!("wirelab-tshark-{}-{seed}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("wirelab-tshark-{}-{scenario}-{seed}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join(format!("{scenario}.pcap"));
     export(scenario, seed, loss, &file);
@@ -136,6 +140,13 @@ fn tshark_agrees_with_tcp_and_udp_side_by_side() {
     for seed in [1, 2] {
         assert_eq!(check("tcp-vs-udp", seed, 0.15), 20, "all 20 datagrams are in the capture");
     }
+}
+
+#[test]
+fn tshark_agrees_on_resets_crossing_fins_and_a_bulk_transfer() {
+    check("tcp-reset", 1, 0.0);
+    check("tcp-close-simultaneous", 1, 0.0);
+    check("tcp-bulk", 1, 0.01);
 }
 
 #[test]

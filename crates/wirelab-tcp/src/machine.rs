@@ -351,14 +351,15 @@ impl Tcp {
     /// A reset answering `seg` when no connection matches it (RFC 9293 §3.10.7.1):
     /// "If the ACK bit is off, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; if the ACK bit
     /// is on, <SEQ=SEG.ACK><CTL=RST>".
-    fn reset_for(&mut self, from: SocketAddr, seg: &Segment, why: &'static str) {
+    fn reset_for(&mut self, peer: SocketAddr, seg: &Segment, why: &'static str) {
         let (flags, seq, ack) = if seg.flags.contains(Flags::ACK) {
             (Flags::RST, seg.ack, 0)
         } else {
             (Flags::RST | Flags::ACK, 0, seg.seq.wrapping_add(seg.seg_len()))
         };
         let reply = Segment {
-            src_port: self.config.local.port(),
+            // The reset answers this very segment: its ports, swapped.
+            src_port: seg.dst_port,
             dst_port: seg.src_port,
             seq,
             ack,
@@ -369,9 +370,9 @@ impl Tcp {
             payload: Vec::new(),
         };
         self.out.push_back(Output::Transmit(Transmit {
-            from: self.config.local,
-            to: from,
-            bytes: reply.emit(self.config.local.ip(), from.ip()),
+            from: SocketAddr::new(self.config.local.ip(), seg.dst_port),
+            to: peer,
+            bytes: reply.emit(self.config.local.ip(), peer.ip()),
             reason: why.into(),
             rfc: rfc("3.10.7.1"),
         }));
