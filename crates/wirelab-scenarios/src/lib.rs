@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use wirelab_core::{Instant, LinkConfig, NodeId, Sim, SimError, Trace};
-use wirelab_tcp::{Config as TcpConfig, Tcp};
+use wirelab_tcp::{Config as TcpConfig, ReadMode, Tcp};
 use wirelab_udp::{Config as UdpConfig, Udp};
 
 pub mod compare;
@@ -112,6 +112,12 @@ pub const CATALOGUE: &[ScenarioInfo] = &[
         summary: "The client aborts an open connection with RST; then it tries a port where nothing listens and is refused with RST,ACK (RFC 9293 §3.10.5, §3.10.7.1).",
     },
     ScenarioInfo {
+        id: "tcp-flow-control",
+        title: "TCP flow control: a full receive buffer and the zero-window probe",
+        topic: Topic::Transport,
+        summary: "The server's application reads slowly: its receive buffer fills, the window it advertises falls to zero, the client probes with one byte until reading makes room and a window update lets the data flow again (RFC 9293 §3.8.6).",
+    },
+    ScenarioInfo {
         id: "tcp-bulk",
         title: "TCP bulk transfer under loss: congestion control",
         topic: Topic::Transport,
@@ -165,6 +171,7 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
         "tcp-handshake" => tcp_handshake(params)?,
         "tcp-vs-udp" => tcp_vs_udp(params)?,
         "tcp-bulk" => tcp_bulk(params)?,
+        "tcp-flow-control" => tcp_flow_control(params)?,
         "tcp-close-simultaneous" => tcp_close_simultaneous(params)?,
         "tcp-reset" => tcp_reset(params)?,
         _ => return Err(ScenarioError::UnknownScenario(id.to_string())),
@@ -279,5 +286,29 @@ fn tcp_reset(params: &Params) -> Result<Sim, SimError> {
     sim.command_on_state(client, "ESTABLISHED", Duration::from_millis(60), "abort")?;
     let closed_port = SocketAddr::new(SERVER.ip(), 81);
     sim.command_on_state(client, "CLOSED", Duration::from_millis(50), &format!("connect {closed_port}"))?;
+    Ok(sim)
+}
+
+/// Bytes `tcp-flow-control` sends, and how its server's application reads them.
+pub const FLOW_BYTES: usize = 100_000;
+pub const FLOW_READ: usize = 16_000;
+
+/// A slow reader: the window closes, the sender probes it, reads reopen it.
+fn tcp_flow_control(params: &Params) -> Result<Sim, SimError> {
+    let mut sim = new_sim(params);
+    let client = sim.add_node("client", CLIENT.ip(), Box::new(Tcp::new(TcpConfig::new(CLIENT, params.seed))));
+    let mut server_cfg = TcpConfig::new(SERVER, params.seed);
+    server_cfg.reading = ReadMode::OnRequest;
+    let server = sim.add_node("server", SERVER.ip(), Box::new(Tcp::new(server_cfg)));
+    sim.command_at(Instant::ZERO, server, "listen")?;
+    sim.command_at(Instant::ZERO + Duration::from_millis(1), client, &format!("connect {SERVER}"))?;
+    sim.command_on_state(client, "ESTABLISHED", Duration::ZERO, &format!("send-bulk {FLOW_BYTES}"))?;
+    sim.command_on_state(client, "ESTABLISHED", Duration::from_millis(1), "close")?;
+    // The application sleeps 2.5 s, then reads 16 KB every 250 ms.
+    for k in 0..12u64 {
+        sim.command_at(Instant::ZERO + Duration::from_millis(2_500 + 250 * k), server, &format!("read {FLOW_READ}"))?;
+    }
+    // It closes once it has read everything (the last read is due by then).
+    sim.command_on_state(server, "CLOSE-WAIT", Duration::from_millis(1_500), "close")?;
     Ok(sim)
 }

@@ -3,48 +3,12 @@
 //! slow start, halves on loss, and grows again: the sawtooth.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
+use common::{received, sent_stream_is_the_pattern};
 use proptest::prelude::*;
 use wirelab_core::{Trace, TraceKind};
 use wirelab_scenarios::{BULK_BYTES, defaults, run};
-use wirelab_tcp::machine::bulk_pattern;
-
-/// The bytes the server's application received, in order.
-fn received(trace: &Trace) -> usize {
-    trace
-        .events
-        .iter()
-        .filter(|e| e.node == 1)
-        .filter_map(|e| match &e.kind {
-            TraceKind::Event { text } if text.starts_with("received ") => {
-                text["received ".len()..].split(' ').next().and_then(|n| n.parse::<usize>().ok())
-            }
-            _ => None,
-        })
-        .sum()
-}
-
-/// The payload bytes the server's machine accepted, reassembled by sequence number, must
-/// be the pattern: checked on the wire, since events carry only a preview.
-fn stream_is_the_pattern(trace: &Trace) -> bool {
-    let mut stream: std::collections::BTreeMap<u32, Vec<u8>> = std::collections::BTreeMap::new();
-    let mut isn = None;
-    for e in &trace.events {
-        if let TraceKind::Sent { frame } = &e.kind {
-            if e.node != 0 {
-                continue;
-            }
-            let Ok(seg) = wirelab_tcp::Segment::parse(&frame.bytes) else { return false };
-            if seg.flags.contains(wirelab_tcp::Flags::SYN) {
-                isn = Some(seg.seq);
-            }
-            if !seg.payload.is_empty() {
-                let off = seg.seq.wrapping_sub(isn.unwrap_or(0)).wrapping_sub(1);
-                stream.entry(off).or_insert(seg.payload);
-            }
-        }
-    }
-    stream.iter().all(|(off, data)| *data == bulk_pattern(*off as usize, data.len()))
-}
 
 fn fast_retransmits(trace: &Trace) -> usize {
     trace
@@ -57,8 +21,8 @@ fn fast_retransmits(trace: &Trace) -> usize {
 #[test]
 fn the_default_run_shows_the_sawtooth() {
     let trace = run("tcp-bulk", &defaults("tcp-bulk")).expect("settles");
-    assert_eq!(received(&trace), BULK_BYTES);
-    assert!(stream_is_the_pattern(&trace));
+    assert_eq!(received(&trace, 1), BULK_BYTES);
+    assert!(sent_stream_is_the_pattern(&trace, 0));
     let cwnd: Vec<f64> = trace.metric_series(0, "cwnd").into_iter().map(|(_, v)| v).collect();
     let peak = cwnd.iter().copied().fold(0.0, f64::max);
     println!(
@@ -85,8 +49,8 @@ proptest! {
         p.seed = seed;
         p.link.loss = loss;
         let trace = run("tcp-bulk", &p).expect("settles");
-        prop_assert_eq!(received(&trace), BULK_BYTES);
-        prop_assert!(stream_is_the_pattern(&trace));
+        prop_assert_eq!(received(&trace, 1), BULK_BYTES);
+        prop_assert!(sent_stream_is_the_pattern(&trace, 0));
         prop_assert_eq!(trace.states_after(Some(trace.events.len() - 1)), vec!["CLOSED".to_string(), "CLOSED".to_string()]);
     }
 }

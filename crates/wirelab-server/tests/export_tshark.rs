@@ -147,6 +147,7 @@ fn tshark_agrees_on_resets_crossing_fins_and_a_bulk_transfer() {
     check("tcp-reset", 1, 0.0);
     check("tcp-close-simultaneous", 1, 0.0);
     check("tcp-bulk", 1, 0.01);
+    check("tcp-flow-control", 1, 0.0);
 }
 
 #[test]

@@ -13,5 +13,5 @@ pub mod seq;
 pub mod wire;
 
 pub use error::{TcpError, UsageError, WireError};
-pub use machine::{Command, Config, Event, Tcp, TcpState};
+pub use machine::{Command, Config, Event, ReadMode, Tcp, TcpState};
 pub use wire::{Flags, Segment, TcpOption};

@@ -105,6 +105,18 @@ pub struct Config {
     pub max_retries: u32,
     /// The peer the UI suggests connecting to.
     pub suggested_peer: Option<SocketAddr>,
+    /// When the application takes received data out of the receive buffer.
+    pub reading: ReadMode,
+}
+
+/// When the application above TCP reads what arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadMode {
+    /// At once: the receive buffer never fills and the window stays open.
+    Eager,
+    /// Only on a `read N` command: unread data fills the buffer and shrinks the window
+    /// the receiver advertises, down to zero (flow control, RFC 9293 §3.8.6).
+    OnRequest,
 }
 
 impl Config {
@@ -121,6 +133,7 @@ impl Config {
             max_rto: Duration::from_secs(60),
             max_retries: 8,
             suggested_peer: None,
+            reading: ReadMode::Eager,
         }
     }
 }
@@ -136,6 +149,9 @@ pub enum Command {
     Send(Vec<u8>),
     /// SEND of `n` bytes of [`bulk_pattern`], for transfers too big to type.
     SendBulk(usize),
+    /// RECEIVE: the application takes up to `n` bytes from the receive buffer
+    /// (with [`ReadMode::OnRequest`]).
+    Read(usize),
     /// CLOSE: "I have no more data to send."
     Close,
     /// ABORT: drop everything and reset the connection.
@@ -149,6 +165,7 @@ impl fmt::Display for Command {
             Command::Connect(a) => write!(f, "connect {a}"),
             Command::Send(b) => write!(f, "send {}", String::from_utf8_lossy(b)),
             Command::SendBulk(n) => write!(f, "send-bulk {n}"),
+            Command::Read(n) => write!(f, "read {n}"),
             Command::Close => write!(f, "close"),
             Command::Abort => write!(f, "abort"),
         }
@@ -167,6 +184,7 @@ impl FromStr for Command {
             "send-bulk" => {
                 rest.trim().parse().map(Command::SendBulk).map_err(|_| UsageError::BadCommand(s.to_string()))
             }
+            "read" => rest.trim().parse().map(Command::Read).map_err(|_| UsageError::BadCommand(s.to_string())),
             "close" if rest.is_empty() => Ok(Command::Close),
             "abort" if rest.is_empty() => Ok(Command::Abort),
             _ => Err(UsageError::BadCommand(s.to_string())),
@@ -237,6 +255,10 @@ struct Tcb {
     reassembly: std::collections::BTreeMap<u32, Vec<u8>>,
     /// Congestion control (RFC 5681, RFC 6582), set up once the MSS is known.
     cc: NewReno,
+    /// Data received in order that the application has not read yet.
+    rcv_buf: VecDeque<u8>,
+    /// The window last advertised, to know when an update is worth sending.
+    rcv_wnd_advertised: u16,
 }
 
 /// A TCP endpoint.
@@ -251,6 +273,10 @@ pub struct Tcp {
     retries: u32,
     retransmit_at: Option<Instant>,
     time_wait_until: Option<Instant>,
+    /// The persist timer, while the peer's window is zero (RFC 9293 §3.8.6.1), and how
+    /// often it has fired since the window closed.
+    persist_at: Option<Instant>,
+    persist_backoff: u32,
 }
 
 impl Tcp {
@@ -267,6 +293,8 @@ impl Tcp {
             retries: 0,
             retransmit_at: None,
             time_wait_until: None,
+            persist_at: None,
+            persist_backoff: 0,
         }
     }
 
@@ -333,15 +361,19 @@ impl Tcp {
             seq,
             ack: if flags.contains(Flags::ACK) { tcb.rcv_nxt } else { 0 },
             flags,
-            window: self.config.window,
+            window: self.rcv_wnd(),
             urgent: 0,
             options,
             payload,
         };
         let bytes = seg.emit(self.config.local.ip(), tcb.remote.ip());
+        let remote = tcb.remote;
+        if let Some(t) = self.tcb.as_mut() {
+            t.rcv_wnd_advertised = seg.window;
+        }
         self.out.push_back(Output::Transmit(Transmit {
             from: self.config.local,
-            to: tcb.remote,
+            to: remote,
             bytes,
             reason: reason.into(),
             rfc,
@@ -383,6 +415,91 @@ impl Tcp {
             return;
         };
         self.transmit(Flags::ACK, snd_nxt, Vec::new(), reason, rfc(section));
+    }
+
+    /// RCV.WND: the receive buffer's free space (RFC 9293 §3.8.6.2).
+    fn rcv_wnd(&self) -> u16 {
+        let used = self.tcb.as_ref().map_or(0, |t| t.rcv_buf.len());
+        u16::try_from(usize::from(self.config.window).saturating_sub(used)).unwrap_or(0)
+    }
+
+    /// In-order data for the application: handed over now, or kept until it reads.
+    fn deliver(config: &Config, out: &mut VecDeque<Output<TcpState, Event>>, tcb: &mut Tcb, data: Vec<u8>) {
+        match config.reading {
+            ReadMode::Eager => out.push_back(Output::Event(Event::Data(data))),
+            ReadMode::OnRequest => tcb.rcv_buf.extend(data),
+        }
+    }
+
+    /// The application reads up to `n` bytes. If that opens the window by enough, tell the
+    /// sender: "the window is updated … when it can be increased by min(RCV.BUFF/2, MSS)"
+    /// (receiver-side silly window syndrome avoidance, RFC 9293 §3.8.6.2.2).
+    fn read(&mut self, now: Instant, n: usize) {
+        let Some(tcb) = self.tcb.as_mut() else { return };
+        let take = n.min(tcb.rcv_buf.len());
+        if take > 0 {
+            let data: Vec<u8> = tcb.rcv_buf.drain(..take).collect();
+            self.out.push_back(Output::Event(Event::Data(data)));
+        }
+        let advertised = self.tcb.as_ref().map_or(0, |t| t.rcv_wnd_advertised);
+        let threshold = (self.config.window / 2).min(self.config.mss);
+        if self.rcv_wnd().saturating_sub(advertised) >= threshold && self.state.is_synchronized() {
+            self.send_ack("as a window update: the application read data, so there is room again", "3.8.6.2.2");
+        }
+        let _ = now;
+    }
+
+    /// Zero window: the persist timer replaces the retransmission timer, so the sender
+    /// keeps probing and never gives up ("the transmitting host MUST NOT close the
+    /// connection while probing", RFC 1122 §4.2.2.17).
+    fn update_persist(&mut self, now: Instant) {
+        let Some(tcb) = self.tcb.as_ref() else { return };
+        let waiting = !tcb.send_queue.is_empty() || !tcb.unacked.is_empty();
+        let sending = matches!(self.state, TcpState::Established | TcpState::CloseWait);
+        if tcb.snd_wnd == 0 && waiting && sending {
+            self.retransmit_at = None;
+            if self.persist_at.is_none() {
+                let interval =
+                    (self.rtt.rto() * 2u32.saturating_pow(self.persist_backoff)).min(Duration::from_secs(60));
+                self.persist_at = Some(now + interval);
+            }
+        } else if self.persist_at.take().is_some() {
+            self.persist_backoff = 0;
+            if tcb.snd_una != tcb.snd_nxt {
+                self.arm_retransmit(now);
+            }
+        }
+    }
+
+    /// The persist timer fired: probe the zero window with one byte (RFC 9293 §3.8.6.1:
+    /// "the sending TCP must regularly transmit at least one octet of new data (if
+    /// available) … even if the send window is zero").
+    fn probe_zero_window(&mut self, now: Instant) {
+        self.persist_at = None;
+        self.persist_backoff += 1;
+        let Some(tcb) = self.tcb.as_mut() else { return };
+        let (seq, byte) = if let Some(&b) = tcb.unacked.front() {
+            (tcb.snd_una, b)
+        } else if let Some(b) = tcb.send_queue.pop_front() {
+            if tcb.unacked.is_empty() {
+                tcb.unacked_seq = tcb.snd_nxt;
+            }
+            tcb.unacked.push_back(b);
+            let seq = tcb.snd_nxt;
+            tcb.snd_nxt = tcb.snd_nxt.wrapping_add(1);
+            (seq, b)
+        } else {
+            return;
+        };
+        self.rtt.cancel_timing();
+        self.transmit(
+            Flags::ACK | Flags::PSH,
+            seq,
+            vec![byte],
+            "as a zero-window probe: one byte, to learn when the receiver has room again",
+            rfc("3.8.6.1"),
+        );
+        self.update_persist(now);
     }
 
     /// Reports a duration for plotting, in milliseconds.
@@ -514,6 +631,7 @@ impl Tcp {
             self.rtt.start(seq.wrapping_add(1), now);
             self.arm_retransmit(now);
         }
+        self.update_persist(now);
     }
 
     fn on_command(&mut self, now: Instant, cmd: Command) -> Result<(), TcpError> {
@@ -536,6 +654,11 @@ impl Tcp {
             }
             (Command::Listen | Command::Connect(_), _) => Err(UsageError::ConnectionExists.into()),
             (Command::SendBulk(n), _) => self.on_command(now, Command::Send(bulk_pattern(0, n))),
+            (Command::Read(_), Closed | Listen) => Err(UsageError::ConnectionDoesNotExist.into()),
+            (Command::Read(n), _) => {
+                self.read(now, n);
+                Ok(())
+            }
             (Command::Send(_), Closed | Listen) => Err(UsageError::ConnectionDoesNotExist.into()),
             (Command::Send(data), SynSent | SynReceived | Established | CloseWait) => {
                 if let Some(tcb) = self.tcb.as_mut() {
@@ -592,6 +715,10 @@ impl Tcp {
                 rfc("3.10.8"),
             );
             self.out.push_back(Output::Event(Event::Closed));
+            return;
+        }
+        if self.persist_at.is_some_and(|t| t <= now) {
+            self.probe_zero_window(now);
             return;
         }
         if self.retransmit_at.is_none_or(|t| t > now) {
@@ -776,7 +903,7 @@ impl Tcp {
     /// RFC 9293 §3.10.7.4: every state from SYN-RECEIVED on.
     fn on_segment_synchronized(&mut self, now: Instant, mut seg: Segment) {
         let Some(tcb) = self.tcb.as_ref() else { return };
-        let (rcv_nxt, rcv_wnd) = (tcb.rcv_nxt, u32::from(self.config.window));
+        let (rcv_nxt, rcv_wnd) = (tcb.rcv_nxt, u32::from(self.rcv_wnd()));
         // "First, check sequence number": the four acceptability cases.
         let seg_len = seg.seg_len();
         let in_window = |s: u32| le(rcv_nxt, s) && lt(s, rcv_nxt.wrapping_add(rcv_wnd));
@@ -843,7 +970,7 @@ impl Tcp {
                     need_ack = true;
                 } else if !seg.payload.is_empty() {
                     tcb.rcv_nxt = tcb.rcv_nxt.wrapping_add(seg.payload.len() as u32);
-                    self.out.push_back(Output::Event(Event::Data(std::mem::take(&mut seg.payload))));
+                    Self::deliver(&self.config, &mut self.out, tcb, std::mem::take(&mut seg.payload));
                     // The hole may now be filled: deliver what was held, in order.
                     while let Some((&offset, _)) = tcb.reassembly.first_key_value() {
                         let next = tcb.rcv_nxt.wrapping_sub(tcb.irs);
@@ -854,7 +981,7 @@ impl Tcp {
                         let skip = (next - offset) as usize;
                         if skip < data.len() {
                             tcb.rcv_nxt = tcb.rcv_nxt.wrapping_add((data.len() - skip) as u32);
-                            self.out.push_back(Output::Event(Event::Data(data[skip..].to_vec())));
+                            Self::deliver(&self.config, &mut self.out, tcb, data[skip..].to_vec());
                         }
                     }
                     // A FIN on this segment counts only if nothing is still held after it.
@@ -1072,6 +1199,8 @@ impl Tcb {
             fin_seq: None,
             reassembly: std::collections::BTreeMap::new(),
             cc: NewReno::new(536, iss),
+            rcv_buf: VecDeque::new(),
+            rcv_wnd_advertised: 0,
         }
     }
 }
@@ -1098,9 +1227,9 @@ impl Machine for Tcp {
     }
 
     fn poll_output(&mut self, _now: Instant) -> Output<TcpState, Event> {
-        self.out
-            .pop_front()
-            .unwrap_or(Output::Idle { wake_at: [self.retransmit_at, self.time_wait_until].into_iter().flatten().min() })
+        self.out.pop_front().unwrap_or(Output::Idle {
+            wake_at: [self.retransmit_at, self.time_wait_until, self.persist_at].into_iter().flatten().min(),
+        })
     }
 
     fn suggested_commands(&self) -> Vec<Command> {
