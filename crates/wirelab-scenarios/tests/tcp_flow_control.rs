@@ -25,6 +25,8 @@ fn the_window_closes_is_probed_and_reopens() {
     assert_eq!(received(&trace, 1), FLOW_BYTES);
     assert!(sent_stream_is_the_pattern(&trace, 0));
     assert_eq!(trace.states_after(Some(trace.events.len() - 1)), ["CLOSED", "CLOSED"]);
+    // No command was refused: every read found the connection open.
+    assert!(!trace.events.iter().any(|e| matches!(e.kind, wirelab_core::TraceKind::Error { .. })));
     // The window the server advertises never exceeds its buffer's free space.
     assert!(server.iter().all(|(s, _)| s.window <= 64_240));
 }
