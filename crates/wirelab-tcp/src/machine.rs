@@ -107,6 +107,9 @@ pub struct Config {
     pub suggested_peer: Option<SocketAddr>,
     /// When the application takes received data out of the receive buffer.
     pub reading: ReadMode,
+    /// A fixed initial sequence number, to replay the RFC's own examples (ISS 100 and 300
+    /// in RFC 9293's figures). `None`: drawn from the seeded generator.
+    pub iss: Option<u32>,
 }
 
 /// When the application above TCP reads what arrived.
@@ -134,6 +137,7 @@ impl Config {
             max_retries: 8,
             suggested_peer: None,
             reading: ReadMode::Eager,
+            iss: None,
         }
     }
 }
@@ -645,7 +649,7 @@ impl Tcp {
                 // A seeded random ISS. RFC 9293 §3.4.1 asks for a clock-driven ISN with a
                 // keyed hash (RFC 6528); random numbers keep runs replayable and are just as
                 // unpredictable to an off-path attacker within one run.
-                let iss = self.rng.next_u32();
+                let iss = self.config.iss.unwrap_or_else(|| self.rng.next_u32());
                 self.tcb = Some(Tcb::new(remote, false, iss));
                 self.set_state(SynSent, "was asked to connect (active OPEN) and sent its SYN", rfc("3.10.1"));
                 self.send_syn(now, "to open a connection, announcing its initial sequence number (ISN)");
@@ -821,7 +825,7 @@ impl Tcp {
         // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set to ISS+1 and SND.UNA to ISS.
         // The connection state should be changed to SYN-RECEIVED."
         if seg.flags.contains(Flags::SYN) {
-            let iss = self.rng.next_u32();
+            let iss = self.config.iss.unwrap_or_else(|| self.rng.next_u32());
             let mut tcb = Tcb::new(from, true, iss);
             tcb.irs = seg.seq;
             tcb.rcv_nxt = seg.seq.wrapping_add(1);
@@ -903,6 +907,22 @@ impl Tcp {
     /// RFC 9293 §3.10.7.4: every state from SYN-RECEIVED on.
     fn on_segment_synchronized(&mut self, now: Instant, mut seg: Segment) {
         let Some(tcb) = self.tcb.as_ref() else { return };
+        // Simultaneous open (RFC 9293 §3.5, Figure 7, line 6): in SYN-RECEIVED, a SYN,ACK
+        // whose SYN is the one already received (SEG.SEQ = IRS) carries nothing new but
+        // its ACK. "One could tailor actual segments … by trimming off any portions that
+        // lie outside the window (including SYN and FIN) and only processing further if the
+        // segment then begins at RCV.NXT" (§3.10.7.4): trimmed, it is the ACK that
+        // completes the open. Only here: in ESTABLISHED a repeated SYN,ACK must be
+        // answered with an ACK (the peer is still waiting for one), which the sequence
+        // check below does.
+        if self.state == TcpState::SynReceived
+            && seg.flags.contains(Flags::SYN | Flags::ACK)
+            && seg.seq == tcb.irs
+            && seg.payload.is_empty()
+        {
+            seg.seq = seg.seq.wrapping_add(1);
+            seg.flags = Flags(seg.flags.0 & !Flags::SYN.0);
+        }
         let (rcv_nxt, rcv_wnd) = (tcb.rcv_nxt, u32::from(self.rcv_wnd()));
         // "First, check sequence number": the four acceptability cases.
         let seg_len = seg.seg_len();
