@@ -133,6 +133,8 @@ pub struct Sim {
     /// Links configured apart from the default, by (from, to).
     links: BTreeMap<(NodeId, NodeId), LinkConfig>,
     transmitters: BTreeMap<(NodeId, NodeId), Transmitter>,
+    /// Shared access lines: a node's rate and queue for all it sends.
+    uplinks: BTreeMap<NodeId, (u64, usize)>,
     rng: SeededRng,
     /// Transmissions to lose on purpose, by the trace index of their `Sent` event.
     manual_drops: BTreeSet<usize>,
@@ -155,6 +157,7 @@ impl Sim {
             link,
             links: BTreeMap::new(),
             transmitters: BTreeMap::new(),
+            uplinks: BTreeMap::new(),
             rng: SeededRng::derive(seed, "link"),
             manual_drops: BTreeSet::new(),
             manual_delays: BTreeMap::new(),
@@ -204,6 +207,13 @@ impl Sim {
     /// behaves as the config given to [`Sim::new`]).
     pub fn set_link(&mut self, from: NodeId, to: NodeId, config: LinkConfig) {
         self.links.insert((from, to), config);
+    }
+
+    /// Gives `node` one access line of `bps` shared by everything it sends, to every
+    /// destination, with a queue of `queue_limit` frames: the bottleneck of a server that
+    /// many clients download from. Overrides the links' own bandwidth for this sender.
+    pub fn set_uplink(&mut self, node: NodeId, bps: u64, queue_limit: usize) {
+        self.uplinks.insert(node, (bps, queue_limit));
     }
 
     pub fn now(&self) -> Instant {
@@ -368,12 +378,17 @@ impl Sim {
         // Serialisation: the frame waits for the wire, then takes 8·len/bandwidth on it,
         // counted with the 20-byte IPv4 header it would travel in.
         let mut depart = now;
-        if let Some(bps) = link.bandwidth_bps.filter(|b| *b > 0) {
-            let tx = self.transmitters.entry((from_node, to_node)).or_default();
+        // A shared uplink (one transmitter for every destination) or the link's own.
+        let line = match self.uplinks.get(&from_node) {
+            Some(&(bps, queue)) => Some((bps, queue, (from_node, usize::MAX))),
+            None => link.bandwidth_bps.map(|bps| (bps, link.queue_limit, (from_node, to_node))),
+        };
+        if let Some((bps, queue_limit, key)) = line.filter(|l| l.0 > 0) {
+            let tx = self.transmitters.entry(key).or_default();
             while tx.starts.front().is_some_and(|s| *s <= now) {
                 tx.starts.pop_front();
             }
-            if tx.starts.len() >= link.queue_limit {
+            if tx.starts.len() >= queue_limit {
                 let why = format!("the sender's queue was full ({} frames waiting): tail drop", tx.starts.len());
                 self.push(from_node, TraceKind::Dropped { sent_seq, why });
                 return;

@@ -13,6 +13,7 @@ use wirelab_tcp::{Config as TcpConfig, ReadMode, Tcp};
 use wirelab_udp::{Config as UdpConfig, Udp};
 
 pub mod compare;
+pub mod models;
 
 /// The seed's topics, used to group scenarios on the landing page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -94,6 +95,24 @@ impl From<SimError> for ScenarioError {
 /// Every scenario, in the order the landing page lists them.
 pub const CATALOGUE: &[ScenarioInfo] = &[
     ScenarioInfo {
+        id: "client-server",
+        title: "Client-server: eight clients, one server",
+        topic: Topic::Models,
+        summary: "Eight clients download the same 256 KB file from one server. Every byte leaves through the server's 10 Mbit/s uplink, so each extra client makes everyone wait longer.",
+    },
+    ScenarioInfo {
+        id: "client-server-failure",
+        title: "Client-server: the server fails",
+        topic: Topic::Models,
+        summary: "The same eight clients; the server goes away after 300 ms. Nobody else has the file: every client is left incomplete.",
+    },
+    ScenarioInfo {
+        id: "p2p-swarm",
+        title: "Peer-to-peer: a swarm shares the file",
+        topic: Topic::Models,
+        summary: "A seed and eight peers swap the file's 16 pieces (BitTorrent's have / request / piece, BEP 3), each serving what it has. One peer leaves half-way; the swarm finishes anyway, sooner than the server alone could.",
+    },
+    ScenarioInfo {
         id: "tcp-handshake",
         title: "TCP three-way handshake and orderly close",
         topic: Topic::Transport,
@@ -169,6 +188,17 @@ pub const MAX_EVENTS: usize = 100_000;
 pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
     let mut sim = match id {
         "tcp-handshake" => tcp_handshake(params)?,
+        "client-server" => models::client_server(params, models::SCENARIO_N)?.0,
+        "client-server-failure" => {
+            let (mut sim, ids) = models::client_server(params, models::SCENARIO_N)?;
+            sim.command_at(Instant::ZERO + Duration::from_millis(300), ids[0], "leave")?;
+            sim
+        }
+        "p2p-swarm" => {
+            let (mut sim, ids) = models::peer_to_peer(params, models::SCENARIO_N)?;
+            sim.command_at(Instant::ZERO + Duration::from_millis(60), ids[3], "leave")?;
+            sim
+        }
         "tcp-vs-udp" => tcp_vs_udp(params)?,
         "tcp-bulk" => tcp_bulk(params)?,
         "tcp-flow-control" => tcp_flow_control(params)?,
@@ -184,7 +214,7 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
 pub const CLIENT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), 49152);
 pub const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 80)), 80);
 
-fn new_sim(params: &Params) -> Sim {
+pub(crate) fn new_sim(params: &Params) -> Sim {
     let mut sim = Sim::new(params.seed, params.link.clone());
     for &d in &params.drops {
         sim.drop_transmission(d);

@@ -29,6 +29,11 @@ enum Cmd {
     Scenarios,
     /// Run a scenario in the simulator and write its trace.
     Export(ExportArgs),
+    /// Client-server against peer-to-peer: total download time for N = 2 … 64, from runs.
+    Models {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -76,6 +81,16 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Cmd::Models { seed } => match wirelab_scenarios::models::comparison(&[2, 4, 8, 16, 32, 64], seed) {
+            Ok(rows) => {
+                print!("{}", wirelab_scenarios::models::table(&rows));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("wirelab models: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Cmd::Export(args) => match export(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

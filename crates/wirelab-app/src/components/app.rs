@@ -15,7 +15,9 @@ use yew::prelude::*;
 
 #[component(App)]
 pub fn app() -> Html {
-    let chosen = use_state(|| CATALOGUE.first());
+    // The handshake opens first: it is where every course starts, whatever order the
+    // catalogue lists topics in.
+    let chosen = use_state(|| wirelab_scenarios::info("tcp-handshake").or(CATALOGUE.first()));
     let on_choose = {
         let chosen = chosen.clone();
         Callback::from(move |info: &'static ScenarioInfo| chosen.set(Some(info)))
