@@ -14,7 +14,7 @@ pub mod time;
 pub mod trace;
 
 pub use annotate::{Annotation, Field};
-pub use machine::{DynMachine, Input, Machine, Metric, Output, RfcRef, Transition, Transmit};
+pub use machine::{DynMachine, Input, Machine, Metric, Output, RfcRef, Transition, Transmit, UnknownCommand};
 pub use rng::SeededRng;
 pub use sim::{LinkConfig, NodeId, Sim, SimError};
 pub use time::Instant;

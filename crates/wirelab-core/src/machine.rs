@@ -36,6 +36,23 @@ impl Display for RfcRef {
     }
 }
 
+/// A console line that is no command of the machine it was given to: the `FromStr`
+/// error every protocol's `Command` can use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownCommand {
+    pub line: String,
+    /// What would have been understood: "send <ip:port> <text> or burst <ip:port> <count>".
+    pub expected: &'static str,
+}
+
+impl Display for UnknownCommand {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "unknown command {:?}: try {}", self.line, self.expected)
+    }
+}
+
+impl std::error::Error for UnknownCommand {}
+
 /// What a machine is told.
 #[derive(Debug)]
 pub enum Input<'a, C> {

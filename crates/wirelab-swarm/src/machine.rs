@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use wirelab_core::{Annotation, Input, Instant, Machine, Output, SeededRng, Transition, Transmit};
+use wirelab_core::{Annotation, Input, Instant, Machine, Output, SeededRng, Transition, Transmit, UnknownCommand};
 
 /// A peer's life (BEP 3 defines no states for this; these are wirelab's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,22 +73,14 @@ impl fmt::Display for Command {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BadCommand(String);
-
-impl fmt::Display for BadCommand {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown command {:?}: try start or leave", self.0)
-    }
-}
-
 impl FromStr for Command {
-    type Err = BadCommand;
-    fn from_str(s: &str) -> Result<Self, BadCommand> {
+    type Err = UnknownCommand;
+    fn from_str(s: &str) -> Result<Self, UnknownCommand> {
+        let bad = || UnknownCommand { line: s.trim().to_string(), expected: "start or leave" };
         match s.trim() {
             "start" => Ok(Command::Start),
             "leave" => Ok(Command::Leave),
-            other => Err(BadCommand(other.to_string())),
+            _ => Err(bad()),
         }
     }
 }

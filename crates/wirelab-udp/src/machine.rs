@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use wirelab_core::{Annotation, Input, Instant, Machine, Output, RfcRef, Transmit};
+use wirelab_core::{Annotation, Input, Instant, Machine, Output, RfcRef, Transmit, UnknownCommand};
 
 /// RFC 768 defines no states: a socket is bound to a port, and that is all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,20 +52,13 @@ impl fmt::Display for Command {
     }
 }
 
-/// A console line that is not a command.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BadCommand(pub String);
-
-impl fmt::Display for BadCommand {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown command {:?}: try send <ip:port> <text> or burst <ip:port> <count>", self.0)
-    }
-}
-
 impl FromStr for Command {
-    type Err = BadCommand;
-    fn from_str(s: &str) -> Result<Self, BadCommand> {
-        let bad = || BadCommand(s.to_string());
+    type Err = UnknownCommand;
+    fn from_str(s: &str) -> Result<Self, UnknownCommand> {
+        let bad = || UnknownCommand {
+            line: s.trim().to_string(),
+            expected: "send <ip:port> <text> or burst <ip:port> <count>",
+        };
         let mut parts = s.trim().splitn(3, ' ');
         let verb = parts.next().unwrap_or("");
         let to: SocketAddr = parts.next().and_then(|a| a.parse().ok()).ok_or_else(bad)?;
