@@ -6,6 +6,7 @@
 //! the same seed always gives the same run.
 
 pub mod annotate;
+pub mod checksum;
 pub mod export;
 pub mod machine;
 pub mod rng;

@@ -243,39 +243,7 @@ fn be32(b: &[u8], at: usize) -> u32 {
 /// "The checksum field is the 16-bit ones' complement of the ones' complement sum of all
 /// 16-bit words in the header and text … the checksum also covers a pseudo-header."
 pub fn checksum(src: IpAddr, dst: IpAddr, segment: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut add = |bytes: &[u8]| {
-        for pair in bytes.chunks(2) {
-            let word = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
-            sum += u32::from(word);
-        }
-    };
-    let tcp_len = segment.len() as u32;
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            add(&s.octets());
-            add(&d.octets());
-            add(&[0, 6]); // zero, PTCL = 6
-            add(&(tcp_len as u16).to_be_bytes());
-        }
-        (s, d) => {
-            let v6 = |a: IpAddr| match a {
-                IpAddr::V4(a) => a.to_ipv6_mapped(),
-                IpAddr::V6(a) => a,
-            };
-            add(&v6(s).octets());
-            add(&v6(d).octets());
-            add(&tcp_len.to_be_bytes());
-            add(&[0, 0, 0, 6]); // next header = TCP
-        }
-    }
-    // Every 16-bit word of the segment but the checksum field itself.
-    add(segment.get(..16).unwrap_or(segment));
-    add(segment.get(18..).unwrap_or(&[]));
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    wirelab_core::checksum::transport_checksum(src, dst, 6, segment, 16)
 }
 
 /// Checks the segment's checksum for the given addresses.

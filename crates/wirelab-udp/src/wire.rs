@@ -73,37 +73,7 @@ fn be16(b: &[u8], at: usize) -> u16 {
 /// of a pseudo header of information from the IP header, the UDP header, and the data".
 /// Computed with the checksum field as zero. A result of zero is sent as 0xFFFF.
 pub fn checksum(src: IpAddr, dst: IpAddr, datagram: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut add = |bytes: &[u8]| {
-        for pair in bytes.chunks(2) {
-            sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
-        }
-    };
-    let len = datagram.len() as u32;
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            add(&s.octets());
-            add(&d.octets());
-            add(&[0, 17]);
-            add(&(len as u16).to_be_bytes());
-        }
-        (s, d) => {
-            let v6 = |a: IpAddr| match a {
-                IpAddr::V4(a) => a.to_ipv6_mapped(),
-                IpAddr::V6(a) => a,
-            };
-            add(&v6(s).octets());
-            add(&v6(d).octets());
-            add(&len.to_be_bytes());
-            add(&[0, 0, 0, 17]);
-        }
-    }
-    add(datagram.get(..6).unwrap_or(datagram));
-    add(datagram.get(8..).unwrap_or(&[]));
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    match !(sum as u16) {
+    match wirelab_core::checksum::transport_checksum(src, dst, 17, datagram, 6) {
         // "If the computed checksum is zero, it is transmitted as all ones" (RFC 768)
         0 => 0xffff,
         c => c,
