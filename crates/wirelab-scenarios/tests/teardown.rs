@@ -1,19 +1,14 @@
 //! The teardown scenarios: simultaneous close, and resets out and in.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
+use common::segments;
 use wirelab_core::{Trace, TraceKind};
 use wirelab_scenarios::{defaults, run};
 
 fn flags_sent(trace: &Trace, node: usize) -> Vec<String> {
-    trace
-        .events
-        .iter()
-        .filter(|e| e.node == node)
-        .filter_map(|e| match &e.kind {
-            TraceKind::Sent { frame } => wirelab_tcp::Segment::parse(&frame.bytes).ok().map(|s| s.flags.to_string()),
-            _ => None,
-        })
-        .collect()
+    segments(trace, node).into_iter().map(|(s, _)| s.flags.to_string()).collect()
 }
 
 fn events(trace: &Trace, node: usize) -> Vec<String> {

@@ -438,7 +438,7 @@ impl Tcp {
     /// The application reads up to `n` bytes. If that opens the window by enough, tell the
     /// sender: "the window is updated … when it can be increased by min(RCV.BUFF/2, MSS)"
     /// (receiver-side silly window syndrome avoidance, RFC 9293 §3.8.6.2.2).
-    fn read(&mut self, now: Instant, n: usize) {
+    fn read(&mut self, n: usize) {
         let Some(tcb) = self.tcb.as_mut() else { return };
         let take = n.min(tcb.rcv_buf.len());
         if take > 0 {
@@ -450,7 +450,6 @@ impl Tcp {
         if self.rcv_wnd().saturating_sub(advertised) >= threshold && self.state.is_synchronized() {
             self.send_ack("as a window update: the application read data, so there is room again", "3.8.6.2.2");
         }
-        let _ = now;
     }
 
     /// Zero window: the persist timer replaces the retransmission timer, so the sender
@@ -536,17 +535,16 @@ impl Tcp {
     /// Sends the first unacknowledged segment again now, outside the timer (fast
     /// retransmit, NewReno's partial ACK). Karn: the timed segment may be this one, so
     /// timing stops.
-    fn retransmit_first_unacked(&mut self, now: Instant, reason: &'static str, rfc_no: &'static str) {
+    fn retransmit_first_unacked(&mut self, now: Instant, reason: &'static str, rule: RfcRef) {
         let Some(tcb) = self.tcb.as_ref() else { return };
         let mss = usize::from(self.config.mss.min(tcb.peer_mss));
         let data: Vec<u8> = tcb.unacked.iter().take(mss).copied().collect();
         let (snd_una, fin_seq) = (tcb.snd_una, tcb.fin_seq);
-        let rfc_ref = Some(RfcRef::new(if rfc_no == "6582" { 6582 } else { 5681 }, "3.2"));
         self.rtt.cancel_timing();
         if !data.is_empty() {
-            self.transmit(Flags::ACK | Flags::PSH, snd_una, data, reason, rfc_ref);
+            self.transmit(Flags::ACK | Flags::PSH, snd_una, data, reason, Some(rule.clone()));
         } else if fin_seq == Some(snd_una) {
-            self.transmit(Flags::FIN | Flags::ACK, snd_una, Vec::new(), reason, rfc_ref);
+            self.transmit(Flags::FIN | Flags::ACK, snd_una, Vec::new(), reason, Some(rule));
         }
         self.arm_retransmit(now);
     }
@@ -660,7 +658,7 @@ impl Tcp {
             (Command::SendBulk(n), _) => self.on_command(now, Command::Send(bulk_pattern(0, n))),
             (Command::Read(_), Closed | Listen) => Err(UsageError::ConnectionDoesNotExist.into()),
             (Command::Read(n), _) => {
-                self.read(now, n);
+                self.read(n);
                 Ok(())
             }
             (Command::Send(_), Closed | Listen) => Err(UsageError::ConnectionDoesNotExist.into()),
@@ -1116,7 +1114,7 @@ impl Tcp {
                 self.retransmit_first_unacked(
                     now,
                     "again at once: a partial ACK shows the next hole (NewReno)",
-                    "6582",
+                    RfcRef::new(6582, "3.2"),
                 );
             }
             let Some(tcb) = self.tcb.as_mut() else {
@@ -1149,7 +1147,7 @@ impl Tcp {
                 self.retransmit_first_unacked(
                     now,
                     "again at once: three duplicate ACKs say it was lost (fast retransmit)",
-                    "5681",
+                    RfcRef::new(5681, "3.2"),
                 );
             }
         }

@@ -80,25 +80,20 @@ impl Pair {
         self.drain();
     }
 
-    /// Delivers one segment to B (a dropped one if `deliver` is false).
-    fn step_to_b(&mut self, deliver: bool) -> Option<Segment> {
-        let bytes = self.to_b.pop_front()?;
+    /// Delivers the oldest segment in flight to B, 10 ms later.
+    fn step_to_b(&mut self) {
+        let Some(bytes) = self.to_b.pop_front() else { return };
         self.now += Duration::from_millis(10);
-        if deliver {
-            let _ = self.b.handle_input(self.now, Input::Receive { from: A, bytes: &bytes });
-            self.drain();
-        }
-        Segment::parse(&bytes).ok()
+        let _ = self.b.handle_input(self.now, Input::Receive { from: A, bytes: &bytes });
+        self.drain();
     }
 
-    fn step_to_a(&mut self, deliver: bool) -> Option<Segment> {
-        let bytes = self.to_a.pop_front()?;
+    /// Delivers the oldest segment in flight to A, 10 ms later.
+    fn step_to_a(&mut self) {
+        let Some(bytes) = self.to_a.pop_front() else { return };
         self.now += Duration::from_millis(10);
-        if deliver {
-            let _ = self.a.handle_input(self.now, Input::Receive { from: B, bytes: &bytes });
-            self.drain();
-        }
-        Segment::parse(&bytes).ok()
+        let _ = self.a.handle_input(self.now, Input::Receive { from: B, bytes: &bytes });
+        self.drain();
     }
 
     /// Delivers everything until both directions are empty.
@@ -107,8 +102,8 @@ impl Pair {
             if self.to_a.is_empty() && self.to_b.is_empty() {
                 return;
             }
-            self.step_to_b(true);
-            self.step_to_a(true);
+            self.step_to_b();
+            self.step_to_a();
         }
         panic!("did not settle");
     }
@@ -162,7 +157,7 @@ fn fixture(state: TcpState) -> Pair {
             // A listens; B's SYN arrives; A's SYN,ACK is in flight to B.
             p.a_cmd(Command::Listen);
             p.b_cmd(Command::Connect(A));
-            p.step_to_a(true);
+            p.step_to_a();
         }
         Established => {
             p.b_cmd(Command::Listen);
@@ -195,7 +190,7 @@ fn fixture(state: TcpState) -> Pair {
             let mut q = fixture(Established);
             q.a_cmd(Command::Close);
             q.b_cmd(Command::Close);
-            q.step_to_a(true);
+            q.step_to_a();
             return q;
         }
         TimeWait => {
