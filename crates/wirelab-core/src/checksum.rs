@@ -5,11 +5,22 @@ use std::net::IpAddr;
 
 /// The one's complement sum of `bytes` as 16-bit big-endian words (an odd last byte is
 /// padded with zero), added to `sum`, not yet folded or complemented.
-pub fn sum_words(mut sum: u32, bytes: &[u8]) -> u32 {
-    for pair in bytes.chunks(2) {
-        sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+pub fn sum_words(sum: u32, bytes: &[u8]) -> u32 {
+    // RFC 1071 §2 (B), (C): add 32-bit words into a 64-bit accumulator and fold the carries
+    // once at the end; since 2^16 ≡ 1 (mod 2^16 - 1) this is the same one's complement sum
+    // as adding 16-bit words, about four times faster.
+    let mut acc = u64::from(sum);
+    let mut words = bytes.chunks_exact(4);
+    for w in &mut words {
+        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
     }
-    sum
+    for pair in words.remainder().chunks(2) {
+        acc += u64::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+    }
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u32
 }
 
 /// Folds the carries and complements: the checksum of a sum.
@@ -59,5 +70,27 @@ mod tests {
     #[test]
     fn rfc_1071_example() {
         assert_eq!(internet_checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), !0xddf2);
+    }
+
+    /// The word-at-a-time sum equals RFC 1071's plain 16-bit sum for every length and
+    /// starting sum, odd lengths and all-ones data (the carry-heavy case) included.
+    #[test]
+    fn wide_sum_equals_the_16_bit_definition() {
+        fn plain(mut sum: u32, bytes: &[u8]) -> u16 {
+            for pair in bytes.chunks(2) {
+                sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+            }
+            finish(sum)
+        }
+        let mut rng = crate::SeededRng::new(1071);
+        for len in 0..300 {
+            let mut bytes = vec![0u8; len];
+            rng.fill_bytes(&mut bytes);
+            for start in [0, 1, 0xffff, 0x1_2345] {
+                assert_eq!(finish(sum_words(start, &bytes)), plain(start, &bytes), "len {len} start {start}");
+                let ones = vec![0xff; len];
+                assert_eq!(finish(sum_words(start, &ones)), plain(start, &ones), "ones, len {len}");
+            }
+        }
     }
 }

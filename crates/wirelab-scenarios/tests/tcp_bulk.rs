@@ -39,6 +39,33 @@ fn the_default_run_shows_the_sawtooth() {
     assert_eq!(trace.states_after(Some(trace.events.len() - 1)), ["CLOSED", "CLOSED"]);
 }
 
+/// Sender-side silly window syndrome avoidance (RFC 9293 §3.8.6.2.1): as long as there is
+/// more queued than fits, new data goes out in full-sized segments only, however the
+/// congestion window grows (by fractions of an MSS in congestion avoidance).
+#[test]
+fn new_data_goes_out_in_full_segments() {
+    for seed in [1, 2, 3] {
+        let mut p = defaults("tcp-bulk");
+        p.seed = seed;
+        let trace = run("tcp-bulk", &p).expect("settles");
+        let sizes: Vec<usize> = trace
+            .events
+            .iter()
+            .filter(|e| e.node == 0)
+            .filter_map(|e| match &e.kind {
+                TraceKind::Sent { frame } if frame.reason == "to carry the application's data" => {
+                    Some(wirelab_tcp::Segment::parse(&frame.bytes).expect("our own segment").payload.len())
+                }
+                _ => None,
+            })
+            .collect();
+        let mss = sizes.iter().copied().max().unwrap_or(0);
+        assert!(mss >= 536, "seed {seed}: segments of {mss} bytes");
+        let small = sizes[..sizes.len() - 1].iter().filter(|&&n| n < mss).count();
+        assert_eq!(small, 0, "seed {seed}: {small} of {} segments shorter than {mss} before the last", sizes.len());
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
 

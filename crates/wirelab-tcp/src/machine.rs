@@ -200,7 +200,24 @@ impl FromStr for Command {
 /// recognisable text, so a receiver can check every byte arrived once and in order.
 pub fn bulk_pattern(from: usize, n: usize) -> Vec<u8> {
     const TEXT: &[u8] = b"wirelab bulk data 0123456789 ";
-    (from..from + n).map(|i| TEXT[i % TEXT.len()]).collect()
+    let mut out = Vec::with_capacity(n);
+    let mut at = from % TEXT.len();
+    while out.len() < n {
+        let take = (TEXT.len() - at).min(n - out.len());
+        out.extend_from_slice(&TEXT[at..at + take]);
+        at = 0;
+    }
+    out
+}
+
+/// The first `n` bytes of a byte queue, copied slice by slice (not byte by byte).
+fn front_bytes(q: &VecDeque<u8>, n: usize) -> Vec<u8> {
+    let (a, b) = q.as_slices();
+    let n = n.min(q.len());
+    let mut out = Vec::with_capacity(n);
+    out.extend_from_slice(&a[..n.min(a.len())]);
+    out.extend_from_slice(&b[..n.saturating_sub(a.len())]);
+    out
 }
 
 /// What the application above TCP is told.
@@ -240,6 +257,9 @@ struct Tcb {
     snd_una: u32,
     snd_nxt: u32,
     snd_wnd: u32,
+    /// The largest window the peer has offered: "Max(SND.WND)" of the sender's silly
+    /// window syndrome avoidance (RFC 9293 §3.8.6.2.1).
+    max_snd_wnd: u32,
     snd_wl1: u32,
     snd_wl2: u32,
     irs: u32,
@@ -247,6 +267,10 @@ struct Tcb {
     peer_mss: u16,
     /// Data the application gave us that has not been sent yet.
     send_queue: VecDeque<u8>,
+    /// `send-bulk` data not yet in `send_queue`: generated [`BULK_CHUNK`] bytes at a time,
+    /// so a 10 MB transfer does not hold 10 MB (offset into the pattern, bytes left).
+    bulk_offset: usize,
+    bulk_left: usize,
     /// Data sent and not yet acknowledged, starting at sequence number `unacked_seq`.
     unacked: VecDeque<u8>,
     unacked_seq: u32,
@@ -442,7 +466,8 @@ impl Tcp {
         let Some(tcb) = self.tcb.as_mut() else { return };
         let take = n.min(tcb.rcv_buf.len());
         if take > 0 {
-            let data: Vec<u8> = tcb.rcv_buf.drain(..take).collect();
+            let data = front_bytes(&tcb.rcv_buf, take);
+            tcb.rcv_buf.drain(..take);
             self.out.push_back(Output::Event(Event::Data(data)));
         }
         let advertised = self.tcb.as_ref().map_or(0, |t| t.rcv_wnd_advertised);
@@ -457,9 +482,12 @@ impl Tcp {
     /// connection while probing", RFC 1122 §4.2.2.17).
     fn update_persist(&mut self, now: Instant) {
         let Some(tcb) = self.tcb.as_ref() else { return };
-        let waiting = !tcb.send_queue.is_empty() || !tcb.unacked.is_empty();
+        let waiting = tcb.has_queued() || !tcb.unacked.is_empty();
         let sending = matches!(self.state, TcpState::Established | TcpState::CloseWait);
-        if tcb.snd_wnd == 0 && waiting && sending {
+        // Data held back by SWS avoidance with nothing in flight: no ACK will come to
+        // release it, so the same timer serves as the override timeout (§3.8.6.2.1 (4)).
+        let held = tcb.has_queued() && tcb.snd_una == tcb.snd_nxt;
+        if (tcb.snd_wnd == 0 || held) && waiting && sending {
             self.retransmit_at = None;
             if self.persist_at.is_none() {
                 let interval =
@@ -481,9 +509,17 @@ impl Tcp {
         self.persist_at = None;
         self.persist_backoff += 1;
         let Some(tcb) = self.tcb.as_mut() else { return };
+        if tcb.snd_wnd > 0 {
+            // Not a zero window: data was held back to avoid silly windows; send what fits.
+            self.flush_data(now, true);
+            return;
+        }
         let (seq, byte) = if let Some(&b) = tcb.unacked.front() {
             (tcb.snd_una, b)
-        } else if let Some(b) = tcb.send_queue.pop_front() {
+        } else if let Some(b) = {
+            tcb.top_up(1);
+            tcb.send_queue.pop_front()
+        } {
             if tcb.unacked.is_empty() {
                 tcb.unacked_seq = tcb.snd_nxt;
             }
@@ -538,7 +574,7 @@ impl Tcp {
     fn retransmit_first_unacked(&mut self, now: Instant, reason: &'static str, rule: RfcRef) {
         let Some(tcb) = self.tcb.as_ref() else { return };
         let mss = usize::from(self.config.mss.min(tcb.peer_mss));
-        let data: Vec<u8> = tcb.unacked.iter().take(mss).copied().collect();
+        let data = front_bytes(&tcb.unacked, mss);
         let (snd_una, fin_seq) = (tcb.snd_una, tcb.fin_seq);
         self.rtt.cancel_timing();
         if !data.is_empty() {
@@ -585,6 +621,13 @@ impl Tcp {
 
     /// Sends queued data the peer's window allows, then FIN if CLOSE was called.
     fn flush(&mut self, now: Instant) {
+        self.flush_data(now, false);
+    }
+
+    /// Sends queued data the windows allow, then the FIN if a CLOSE is pending. With
+    /// `override_sws`, the first segment goes out even if silly window syndrome avoidance
+    /// would hold it: the override timeout of RFC 9293 §3.8.6.2.1 (4) fired.
+    fn flush_data(&mut self, now: Instant, mut override_sws: bool) {
         loop {
             let Some(tcb) = self.tcb.as_mut() else { return };
             if !matches!(self.state, TcpState::Established | TcpState::CloseWait) {
@@ -596,11 +639,25 @@ impl Tcp {
             let in_flight = tcb.snd_nxt.wrapping_sub(tcb.snd_una);
             let room = tcb.snd_wnd.min(tcb.cc.cwnd()).saturating_sub(in_flight) as usize;
             let mss = usize::from(self.config.mss.min(tcb.peer_mss));
+            tcb.top_up(BULK_CHUNK);
+            let queued = tcb.send_queue.len() + tcb.bulk_left;
             let n = tcb.send_queue.len().min(room).min(mss);
             if n == 0 {
                 break;
             }
-            let chunk: Vec<u8> = tcb.send_queue.drain(..n).collect();
+            // Sender-side SWS avoidance (RFC 9293 §3.8.6.2.1): send "(1) if a maximum-sized
+            // segment can be sent", "(2) or if the data is pushed and all queued data can be
+            // sent now" (everything an application hands us is pushed), "(3) or if at least
+            // a fraction Fs of the maximum window can be sent" with nothing in flight
+            // (Fs = 1/2); otherwise wait for an ACK or "(4) the override timeout".
+            let full = n == mss;
+            let all = queued <= room;
+            let half_window = in_flight == 0 && n as u32 >= tcb.max_snd_wnd / 2;
+            if !(full || all || half_window || std::mem::take(&mut override_sws)) {
+                break;
+            }
+            let chunk = front_bytes(&tcb.send_queue, n);
+            tcb.send_queue.drain(..n);
             if tcb.unacked.is_empty() {
                 tcb.unacked_seq = tcb.snd_nxt;
             }
@@ -612,7 +669,7 @@ impl Tcp {
             self.arm_retransmit(now);
         }
         let Some(tcb) = self.tcb.as_mut() else { return };
-        if tcb.close_pending && tcb.send_queue.is_empty() && tcb.fin_seq.is_none() {
+        if tcb.close_pending && !tcb.has_queued() && tcb.fin_seq.is_none() {
             let seq = tcb.snd_nxt;
             tcb.fin_seq = Some(seq);
             tcb.snd_nxt = seq.wrapping_add(1);
@@ -655,24 +712,31 @@ impl Tcp {
                 Ok(())
             }
             (Command::Listen | Command::Connect(_), _) => Err(UsageError::ConnectionExists.into()),
-            (Command::SendBulk(n), _) => self.on_command(now, Command::Send(bulk_pattern(0, n))),
             (Command::Read(_), Closed | Listen) => Err(UsageError::ConnectionDoesNotExist.into()),
             (Command::Read(n), _) => {
                 self.read(n);
                 Ok(())
             }
-            (Command::Send(_), Closed | Listen) => Err(UsageError::ConnectionDoesNotExist.into()),
-            (Command::Send(data), SynSent | SynReceived | Established | CloseWait) => {
+            (Command::Send(_) | Command::SendBulk(_), Closed | Listen) => {
+                Err(UsageError::ConnectionDoesNotExist.into())
+            }
+            (cmd @ (Command::Send(_) | Command::SendBulk(_)), SynSent | SynReceived | Established | CloseWait) => {
                 if let Some(tcb) = self.tcb.as_mut() {
                     if tcb.close_pending {
                         return Err(UsageError::ConnectionClosing.into());
                     }
-                    tcb.send_queue.extend(data);
+                    // What was queued before keeps its place in the stream.
+                    tcb.top_up(usize::MAX);
+                    match cmd {
+                        Command::Send(data) => tcb.send_queue.extend(data),
+                        Command::SendBulk(n) => (tcb.bulk_offset, tcb.bulk_left) = (0, n),
+                        _ => {}
+                    }
                 }
                 self.flush(now);
                 Ok(())
             }
-            (Command::Send(_), _) => Err(UsageError::ConnectionClosing.into()),
+            (Command::Send(_) | Command::SendBulk(_), _) => Err(UsageError::ConnectionClosing.into()),
             (Command::Close, Closed) => Err(UsageError::ConnectionDoesNotExist.into()),
             (Command::Close, Listen | SynSent) => {
                 self.set_state(Closed, "was asked to close before any connection existed", rfc("3.10.4"));
@@ -749,7 +813,7 @@ impl Tcp {
         let Some(tcb) = self.tcb.as_ref() else { return };
         let (snd_una, iss, fin_seq) = (tcb.snd_una, tcb.iss, tcb.fin_seq);
         let mss = usize::from(self.config.mss.min(tcb.peer_mss));
-        let data: Vec<u8> = tcb.unacked.iter().take(mss).copied().collect();
+        let data = front_bytes(&tcb.unacked, mss);
         match self.state {
             TcpState::SynSent => {
                 self.send_syn(now, "again: its SYN was not answered before the retransmission timer expired")
@@ -828,6 +892,7 @@ impl Tcp {
             tcb.irs = seg.seq;
             tcb.rcv_nxt = seg.seq.wrapping_add(1);
             tcb.snd_wnd = u32::from(seg.window);
+            tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
             tcb.peer_mss = seg.mss().unwrap_or(536);
             self.tcb = Some(tcb);
             self.set_state(
@@ -878,6 +943,7 @@ impl Tcp {
                 tcb.snd_una = seg.ack;
             }
             tcb.snd_wnd = u32::from(seg.window);
+            tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
             tcb.snd_wl1 = seg.seq;
             tcb.snd_wl2 = seg.ack;
         }
@@ -1082,6 +1148,7 @@ impl Tcp {
             // segment <SEQ=SEG.ACK><CTL=RST> and send it."
             if lt(tcb.snd_una, seg.ack) && le(seg.ack, tcb.snd_nxt) {
                 tcb.snd_wnd = u32::from(seg.window);
+                tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
                 tcb.snd_wl1 = seg.seq;
                 tcb.snd_wl2 = seg.ack;
                 self.set_state(TcpState::Established, "received the ACK of its SYN,ACK", rfc("3.10.7.4"));
@@ -1161,6 +1228,7 @@ impl Tcp {
             && (lt(tcb.snd_wl1, seg.seq) || (tcb.snd_wl1 == seg.seq && le(tcb.snd_wl2, seg.ack)))
         {
             tcb.snd_wnd = u32::from(seg.window);
+            tcb.max_snd_wnd = tcb.max_snd_wnd.max(tcb.snd_wnd);
             tcb.snd_wl1 = seg.seq;
             tcb.snd_wl2 = seg.ack;
         }
@@ -1205,12 +1273,15 @@ impl Tcb {
             snd_una: iss,
             snd_nxt: iss.wrapping_add(1),
             snd_wnd: 0,
+            max_snd_wnd: 0,
             snd_wl1: 0,
             snd_wl2: 0,
             irs: 0,
             rcv_nxt: 0,
             peer_mss: 536,
             send_queue: VecDeque::new(),
+            bulk_offset: 0,
+            bulk_left: 0,
             unacked: VecDeque::new(),
             unacked_seq: iss.wrapping_add(1),
             close_pending: false,
@@ -1219,6 +1290,27 @@ impl Tcb {
             cc: NewReno::new(536, iss),
             rcv_buf: VecDeque::new(),
             rcv_wnd_advertised: 0,
+        }
+    }
+}
+
+/// How much `send-bulk` data is generated into the send queue at a time.
+const BULK_CHUNK: usize = 64 * 1024;
+
+impl Tcb {
+    /// Data the application gave us that has not been sent yet?
+    fn has_queued(&self) -> bool {
+        !self.send_queue.is_empty() || self.bulk_left > 0
+    }
+
+    /// Moves `send-bulk` data into the send queue until it holds `want` bytes or the bulk
+    /// data is all there.
+    fn top_up(&mut self, want: usize) {
+        let n = want.saturating_sub(self.send_queue.len()).min(self.bulk_left);
+        if n > 0 {
+            self.send_queue.extend(&bulk_pattern(self.bulk_offset, n));
+            self.bulk_offset += n;
+            self.bulk_left -= n;
         }
     }
 }

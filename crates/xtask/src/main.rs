@@ -8,6 +8,8 @@
 //!   clippy with warnings denied, native tests, the protocol crates' tests as Wasm in
 //!   headless Chromium, and the end-to-end test in headless Chromium.
 //! - `cargo xtask dist`: set up and build the app only (into `dist/`), printing its size.
+//! - `cargo xtask bench`: set up, then the TCP benchmark (ours against smoltcp) natively
+//!   and as Wasm in headless Chromium, and the Wasm-to-native ratio.
 
 mod bootstrap;
 mod checks;
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         Some("dist") => bootstrap::tools(bootstrap::Purpose::Run).and_then(|env| build_app(&env)),
         Some("help" | "--help" | "-h") | None => {
             println!("{}", USAGE);
@@ -53,7 +56,9 @@ tasks:
                       (default http://127.0.0.1:8080; also WIRELAB_ADDR)
   test                set up what is missing (also Chromium), then: fmt, clippy,
                       native tests, Wasm tests in headless Chromium, end-to-end test
-  dist                set up and build the app into dist/ only";
+  dist                set up and build the app into dist/ only
+  bench               TCP benchmark: ours against smoltcp, natively and as Wasm in
+                      headless Chromium (a few minutes; not part of test)";
 
 fn workspace_root() -> PathBuf {
     // crates/xtask -> the workspace root.
@@ -117,6 +122,55 @@ fn exec(mut cmd: Command) -> Result {
 fn exec(mut cmd: Command) -> Result {
     let status = cmd.status().map_err(|e| format!("cannot start the server: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("the server exited with {status}")) }
+}
+
+/// Runs the TCP benchmark natively, then in headless Chromium, and prints both tables and
+/// how much slower each stack is as Wasm.
+fn bench(args: &[String]) -> Result {
+    if let Some(a) = args.first() {
+        return Err(format!("unknown option {a:?} for bench\n\n{USAGE}"));
+    }
+    let env = bootstrap::tools(bootstrap::Purpose::Test)?;
+    step("Native: cargo run --release -p wirelab-bench --bin tcp-bench");
+    let native =
+        capture(env.cmd("cargo").args(["run", "--release", "--quiet", "-p", "wirelab-bench", "--bin", "tcp-bench"]))?;
+    print!("{native}");
+    step("Wasm in headless Chromium: cargo bench --target wasm32-unknown-unknown -p wirelab-bench");
+    let wasm = capture(env.cmd("cargo").args([
+        "bench",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "wirelab-bench",
+        "--bench",
+        "browser",
+    ]))?;
+    let table: String =
+        wasm.lines().skip_while(|l| !l.starts_with("wasm32")).take(5).map(|l| format!("{l}\n")).collect();
+    print!("{table}");
+    step("Wasm against native (wall time of the same run, same seed, same profile)");
+    let wall = |text: &str, stack: &str| -> Option<f64> {
+        // The stack's name fills the first 14 columns; the wall time comes next.
+        text.lines().find(|l| l.starts_with(stack))?.get(14..)?.split_whitespace().next()?.parse().ok()
+    };
+    for stack in ["smoltcp", "wirelab-tcp"] {
+        match (wall(&native, stack), wall(&table, stack)) {
+            (Some(n), Some(w)) => {
+                println!("    {stack:<12} native {n:>7.1} ms   wasm {w:>7.1} ms   wasm/native {:.2}×", w / n)
+            }
+            _ => return Err(format!("no figures for {stack} in the benchmark output")),
+        }
+    }
+    Ok(())
+}
+
+/// Runs a command, passing its stderr through, and returns its stdout.
+fn capture(cmd: &mut Command) -> Result<String> {
+    let out = cmd.stderr(std::process::Stdio::inherit()).output().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{cmd:?} failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stdout)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn test(args: &[String]) -> Result {
