@@ -133,3 +133,109 @@ pub fn table(rows: &[Row]) -> String {
     }
     out
 }
+
+/// The table as a line chart (SVG, 640×360): N on a log₂ axis, seconds on a linear one,
+/// one line per model. What `wirelab models --svg FILE` writes and the app shows; it uses
+/// `currentColor` and two CSS custom properties, so it follows the page's theme.
+pub fn plot_svg(rows: &[Row]) -> String {
+    use std::fmt::Write;
+    let (w, h, left, right, top, bottom) = (640.0, 360.0, 56.0, 16.0, 20.0, 44.0);
+    let max_s = rows.iter().flat_map(|r| [r.1, r.2]).flatten().map(|d| d.as_secs_f64()).fold(0.0, f64::max);
+    let y_max = nice_ceiling(max_s.max(0.1));
+    let (n_min, n_max) = (
+        rows.iter().map(|r| r.0).min().unwrap_or(1).max(1) as f64,
+        rows.iter().map(|r| r.0).max().unwrap_or(2).max(2) as f64,
+    );
+    let span = (n_max.log2() - n_min.log2()).max(1.0);
+    let x = |n: usize| left + (w - left - right) * ((n as f64).log2() - n_min.log2()) / span;
+    let y = |s: f64| top + (h - top - bottom) * (1.0 - s / y_max);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" role=\"img\" \
+         aria-labelledby=\"models-title\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\
+         <title id=\"models-title\">Total download time, client-server against peer-to-peer, N = {n_min}…{n_max}</title>"
+    );
+    // Axes, grid and ticks.
+    for i in 0..=4 {
+        let s = y_max * f64::from(i) / 4.0;
+        let _ = write!(
+            svg,
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"currentColor\" stroke-opacity=\"0.15\"/>\
+             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"currentColor\">{s:.0} s</text>",
+            w - right,
+            left - 6.0,
+            y(s) + 4.0,
+            y = y(s)
+        );
+    }
+    for &(n, _, _) in rows {
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" fill=\"currentColor\">{n}</text>",
+            x(n),
+            h - bottom + 16.0
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" fill=\"currentColor\">N (peers downloading the file)</text>",
+        left + (w - left - right) / 2.0,
+        h - 8.0
+    );
+    // One line per model, with a dot per run; a model that never finished has no point.
+    let series: [(&str, &str, fn(&Row) -> Option<Duration>); 2] =
+        [("client-server", "var(--plot-a, #d9480f)", |r| r.1), ("peer-to-peer", "var(--plot-b, #1971c2)", |r| r.2)];
+    for (i, (name, colour, pick)) in series.iter().enumerate() {
+        let points: Vec<(f64, f64)> =
+            rows.iter().filter_map(|r| pick(r).map(|d| (x(r.0), y(d.as_secs_f64())))).collect();
+        let path: Vec<String> = points.iter().map(|(px, py)| format!("{px:.1},{py:.1}")).collect();
+        let _ = write!(
+            svg,
+            "<polyline class=\"series\" data-series=\"{name}\" points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2.5\"/>",
+            path.join(" ")
+        );
+        for (px, py) in &points {
+            let _ = write!(svg, "<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"3.5\" fill=\"{colour}\"/>");
+        }
+        let ly = top + 8.0 + 18.0 * i as f64;
+        let _ = write!(
+            svg,
+            "<line x1=\"{}\" x2=\"{}\" y1=\"{ly}\" y2=\"{ly}\" stroke=\"{colour}\" stroke-width=\"2.5\"/>\
+             <text x=\"{}\" y=\"{}\" fill=\"currentColor\">{name}</text>",
+            left + 12.0,
+            left + 36.0,
+            left + 42.0,
+            ly + 4.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// 1, 2 or 5 times a power of ten, at least `v`: a round top for an axis.
+fn nice_ceiling(v: f64) -> f64 {
+    let p = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * p).find(|&c| c >= v).unwrap_or(10.0 * p)
+}
+
+#[cfg(test)]
+mod plot_tests {
+    use super::*;
+
+    #[test]
+    fn the_plot_has_a_point_per_finished_run_and_both_series() {
+        let s = |x: f64| Some(Duration::from_secs_f64(x));
+        let rows = vec![(2, s(0.45), s(0.41)), (4, s(0.87), None), (64, s(13.48), s(6.54))];
+        let svg = plot_svg(&rows);
+        assert_eq!(svg.matches("<circle").count(), 5, "one per finished run");
+        assert!(svg.contains("data-series=\"client-server\"") && svg.contains("data-series=\"peer-to-peer\""));
+        assert!(svg.contains(">20 s<"), "y axis rounded up to 20 s: {svg}");
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn axis_tops_are_round() {
+        assert_eq!(nice_ceiling(13.48), 20.0);
+        assert_eq!(nice_ceiling(0.45), 0.5);
+        assert_eq!(nice_ceiling(5.0), 5.0);
+    }
+}

@@ -33,6 +33,9 @@ enum Cmd {
     Models {
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also write the plot as SVG to this file.
+        #[arg(long)]
+        svg: Option<PathBuf>,
     },
 }
 
@@ -81,9 +84,16 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Cmd::Models { seed } => match wirelab_scenarios::models::comparison(&[2, 4, 8, 16, 32, 64], seed) {
+        Cmd::Models { seed, svg } => match wirelab_scenarios::models::comparison(&[2, 4, 8, 16, 32, 64], seed) {
             Ok(rows) => {
                 print!("{}", wirelab_scenarios::models::table(&rows));
+                if let Some(path) = svg {
+                    if let Err(e) = std::fs::write(&path, wirelab_scenarios::models::plot_svg(&rows)) {
+                        eprintln!("wirelab models: cannot write {}: {e}", path.display());
+                        return ExitCode::FAILURE;
+                    }
+                    eprintln!("wrote {}", path.display());
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {
