@@ -19,7 +19,7 @@ const problems = []; // console errors and uncaught exceptions, from every page
 
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
-  server = spawn(BIN, ['serve', '--addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(BIN, ['serve', '--addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   base = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server did not say where it listens within 30 s')), 30_000);
     let out = '';
@@ -202,9 +202,28 @@ test('live: the app talks to the real /ws endpoint and measures the round trip',
   const log = await text(page, 'ws-log');
   assert.match(log, /→ sent\s*ping from the e2e test/);
   assert.match(log, /← echo\s*ping from the e2e test/);
+  // The wire tap: Chromium's own upgrade request, the 101, and the frames both ways.
+  const rows = page.locator('[data-testid=tap-row]');
+  await rows.nth(3).waitFor({ timeout: 10_000 });
+  const tap = await text(page, 'tap-log');
+  assert.match(tap, /→\s*opening handshake: GET \/ws\?tap=[0-9a-f]{32} HTTP\/1\.1/);
+  assert.match(tap, /←\s*handshake response: .*101/);
+  assert.match(tap, /→\s*Text "ping from the e2e test" \(masked/, 'the browser masks its frames (RFC 6455 §5.3)');
+  assert.match(tap, /←\s*Text "ping from the e2e test"(?! \(masked)/, 'the server does not');
+  // The request is Chromium's, byte for byte: its Sec-WebSocket-Key is in the inspector.
+  await rows.nth(0).click();
+  assert.match(await page.locator('.live .inspector').innerText(), /Sec-WebSocket-Key/);
+  await rows.nth(2).click();
+  const fields = await page.locator('.live .inspector').innerText();
+  assert.match(fields, /Masking-key/i);
   await page.screenshot({ path: `${SHOTS}/06-live-echo.png`, fullPage: true });
   await page.click('[data-testid=ws-disconnect]');
-  await page.locator('[data-testid=ws-status]', { hasText: 'closed (1000: bye)' }).waitFor({ timeout: 10_000 });
+  // The server's Close echoes the status code (RFC 6455 §5.5.1), not the reason.
+  await page.locator('[data-testid=ws-status]', { hasText: 'closed (1000)' }).waitFor({ timeout: 10_000 });
+  await page.locator('[data-testid=tap-row]', { hasText: 'TCP connection closed' }).waitFor({ timeout: 10_000 });
+  const closing = await text(page, 'tap-log');
+  assert.match(closing, /→\s*Close 1000 "bye" \(masked/);
+  assert.match(closing, /←\s*Close 1000 /);
   await page.close();
 });
 

@@ -182,7 +182,8 @@ pub fn plot_svg(rows: &[Row]) -> String {
         h - 8.0
     );
     // One line per model, with a dot per run; a model that never finished has no point.
-    let series: [(&str, &str, fn(&Row) -> Option<Duration>); 2] =
+    type Pick = fn(&Row) -> Option<Duration>;
+    let series: [(&str, &str, Pick); 2] =
         [("client-server", "var(--plot-a, #d9480f)", |r| r.1), ("peer-to-peer", "var(--plot-b, #1971c2)", |r| r.2)];
     for (i, (name, colour, pick)) in series.iter().enumerate() {
         let points: Vec<(f64, f64)> =

@@ -1,27 +1,91 @@
-//! The wirelab backend: serves the app embedded in this binary, `/healthz`, and the
-//! `/ws` WebSocket echo that proves the browser's Wasm app talks to a real server.
+//! The wirelab backend: serves the app embedded in this binary, `/healthz`, `/ws` (a
+//! WebSocket echo spoken by our own RFC 6455 machine, with a wire tap at `/ws/tap/{id}`),
+//! WebRTC signalling rooms (`/signal`), the WebSocket-to-TCP bridge to its own protocol
+//! servers (`/bridge/{service}`), and the teaching HTTP/1.1 server on a port of its own.
+
+pub mod bridge;
+pub mod drive;
+pub mod front;
+pub mod httpd;
+pub mod signal;
+pub mod wstap;
 
 use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::FromRef;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use rust_embed::RustEmbed;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+pub use wstap::MAX_WS_MESSAGE;
 
 /// The app Trunk built into `dist/`, embedded at compile time.
 #[derive(RustEmbed)]
 #[folder = "$CARGO_MANIFEST_DIR/../../dist"]
 struct Dist;
 
-/// Largest WebSocket message `/ws` accepts: an echo needs no more.
-pub const MAX_WS_MESSAGE: usize = 64 * 1024;
+/// How long shutdown waits for open sessions to finish their closing handshakes.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// All routes.
-pub fn router() -> Router {
-    Router::new().route("/healthz", get(healthz)).route("/ws", get(ws_echo)).fallback(static_file)
+/// When the server stops, and who is still busy: every long-lived session holds `alive`
+/// and watches `stop`.
+#[derive(Clone, Debug)]
+pub struct Lifecycle {
+    pub stop: watch::Receiver<bool>,
+    pub alive: mpsc::Sender<()>,
+}
+
+/// What the routes share.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub bridge: bridge::Bridge,
+    pub taps: wstap::Taps,
+    pub signalling: signal::Signalling,
+    pub life: Lifecycle,
+}
+
+impl FromRef<AppState> for bridge::Bridge {
+    fn from_ref(s: &AppState) -> Self {
+        s.bridge.clone()
+    }
+}
+
+impl FromRef<AppState> for wstap::Taps {
+    fn from_ref(s: &AppState) -> Self {
+        s.taps.clone()
+    }
+}
+
+impl FromRef<AppState> for signal::Signalling {
+    fn from_ref(s: &AppState) -> Self {
+        s.signalling.clone()
+    }
+}
+
+impl FromRef<AppState> for Lifecycle {
+    fn from_ref(s: &AppState) -> Self {
+        s.life.clone()
+    }
+}
+
+/// All HTTP routes (`/ws` itself is taken by the front door before axum sees it).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/ws/tap/{id}", get(wstap::feed))
+        .route("/signal", get(signal::upgrade))
+        .route("/signal/rooms", post(signal::create_room))
+        .route("/bridge", get(bridge::list))
+        .route("/bridge/{service}", get(bridge::upgrade))
+        .fallback(static_file)
+        .with_state(state)
 }
 
 /// Binds `addr` (port 0 picks a free port), with an error that names the address.
@@ -29,11 +93,68 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
 }
 
-/// Serves on `listener` until `shutdown` completes; then stops accepting and lets open
-/// requests finish.
+/// The sockets the server listens on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The app, its routes and WebSockets.
+    pub app: TcpListener,
+    /// The teaching HTTP/1.1 server (also reachable through the bridge as `http`).
+    pub http: Option<TcpListener>,
+}
+
+/// Serves the app's port only (no protocol servers).
 pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    tracing::info!(local = %listener.local_addr()?, "serving");
-    axum::serve(listener, router()).with_graceful_shutdown(shutdown).await?;
+    serve_all(Listeners { app: listener, http: None }, shutdown).await
+}
+
+/// Serves on all `listeners` until `shutdown` completes; then stops accepting, closes
+/// open WebSockets with 1001 ("going away") and waits up to [`SHUTDOWN_GRACE`] for
+/// sessions to finish.
+pub async fn serve_all(
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop) = watch::channel(false);
+    let (alive, mut all_done) = mpsc::channel::<()>(1);
+    let life = Lifecycle { stop: stop.clone(), alive: alive.clone() };
+    let mut services = BTreeMap::new();
+    if let Some(http) = listeners.http {
+        let addr = http.local_addr()?;
+        tracing::info!(%addr, "teaching HTTP server");
+        services.insert("http".to_string(), addr);
+        tokio::spawn(httpd::serve(http, stop.clone(), alive.clone()));
+    }
+    let state = AppState {
+        bridge: bridge::Bridge::new(services, 256),
+        taps: wstap::Taps::default(),
+        signalling: signal::Signalling::default(),
+        life: life.clone(),
+    };
+    let tap: front::Tap = {
+        let (taps, life) = (state.taps.clone(), life.clone());
+        Arc::new(move |s: front::Sniffed| {
+            if wstap::wants(&s) {
+                tokio::spawn(wstap::serve(s, taps.clone(), life.stop.clone(), life.alive.clone()));
+                None
+            } else {
+                Some(s)
+            }
+        })
+    };
+    let local = listeners.app.local_addr()?;
+    tracing::info!(%local, "serving");
+    let door = front::FrontDoor::new(listeners.app, tap, stop.clone())?;
+    drop((alive, life));
+    axum::serve(door, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await?;
+    // Every sender is gone once every session has ended: then `recv` returns None.
+    if tokio::time::timeout(SHUTDOWN_GRACE, all_done.recv()).await.is_err() {
+        tracing::warn!("sessions still open after {SHUTDOWN_GRACE:?}: stopping anyway");
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -68,34 +189,6 @@ pub async fn shutdown_signal() {
 
 async fn healthz() -> &'static str {
     "ok\n"
-}
-
-async fn ws_echo(ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(MAX_WS_MESSAGE).on_upgrade(echo)
-}
-
-/// Sends every text and binary message back as it came. Pings are answered by the
-/// library with pongs (RFC 6455 §5.5.2). A Close is answered by the library with a Close
-/// carrying the same code, flushed by the next `recv`, which then ends the stream: so on a
-/// Close we keep reading rather than return, or the reply would never be sent and the
-/// browser would see 1006 instead of a clean close (RFC 6455 §5.5.1).
-async fn echo(mut socket: WebSocket) {
-    while let Some(msg) = socket.recv().await {
-        let msg = match msg {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::debug!("ws: {e}");
-                return;
-            }
-        };
-        let reply = match msg {
-            Message::Text(_) | Message::Binary(_) => msg,
-            Message::Close(_) | Message::Ping(_) | Message::Pong(_) => continue,
-        };
-        if socket.send(reply).await.is_err() {
-            return;
-        }
-    }
 }
 
 /// Serves a file of the embedded app. Paths that name no file get `index.html`, so deep

@@ -44,6 +44,10 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the address is printed).
     #[arg(long, env = "WIRELAB_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// The teaching HTTP/1.1 server (our own HTTP machine; curl it, or reach it from the
+    /// browser through /bridge/http). Port 0 picks a free port.
+    #[arg(long, env = "WIRELAB_HTTP_ADDR", default_value = "127.0.0.1:8081")]
+    http_addr: SocketAddr,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -157,10 +161,13 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let listener = wirelab_server::bind(args.addr).await?;
-        // The xtask and the e2e test read this line to learn the port.
-        println!("wirelab listening on http://{}", listener.local_addr()?);
-        wirelab_server::serve(listener, wirelab_server::shutdown_signal()).await
+        let app = wirelab_server::bind(args.addr).await?;
+        let http = wirelab_server::bind(args.http_addr).await?;
+        println!("wirelab http server on http://{}", http.local_addr()?);
+        // The xtask and the e2e test read this line to learn the port: print it last.
+        println!("wirelab listening on http://{}", app.local_addr()?);
+        let listeners = wirelab_server::Listeners { app, http: Some(http) };
+        wirelab_server::serve_all(listeners, wirelab_server::shutdown_signal()).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,7 @@
 
 pub mod handshake;
 pub mod machine;
+pub mod tap;
 pub mod wire;
 
 pub use handshake::HandshakeError;

@@ -9,7 +9,7 @@
 //!   without --locked: its own lock file names a crate version the registry lacks);
 //! - wasm-opt and playwright-core from npm (`npm ci`, versions in package-lock.json):
 //!   Debian's binaryen is too old to parse today's Rust output;
-//! - for tests, Debian's chromium and chromium-driver, and tshark (apt).
+//! - for tests, Debian's chromium and chromium-driver, tshark, curl and python3 (apt).
 
 use crate::{Result, sh, step};
 use std::ffi::OsString;
@@ -179,6 +179,17 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
             None => {
                 install("tshark (Debian)", "the pcap export is checked against Wireshark's own dissectors", "a minute");
                 apt_install(&mut apt_updated, &["tshark"])?;
+            }
+        }
+        match (output_of(&env, "curl", &["--version"]), output_of(&env, "python3", &["--version"])) {
+            (Some(c), Some(p)) => ok(&format!("{c}; {p}")),
+            _ => {
+                install(
+                    "curl and Python 3 (Debian)",
+                    "the protocol servers are tested against clients nobody here wrote",
+                    "a minute",
+                );
+                apt_install(&mut apt_updated, &["curl", "python3"])?;
             }
         }
     }

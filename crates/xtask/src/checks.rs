@@ -6,7 +6,15 @@ use std::path::{Path, PathBuf};
 
 /// Crates that must run anywhere (native and Wasm) and so must not pull in an async
 /// runtime or browser bindings: dependency arrows point down (STYLE.md).
-const PORTABLE: &[&str] = &["wirelab-core", "wirelab-tcp", "wirelab-udp", "wirelab-swarm", "wirelab-scenarios"];
+const PORTABLE: &[&str] = &[
+    "wirelab-core",
+    "wirelab-tcp",
+    "wirelab-udp",
+    "wirelab-swarm",
+    "wirelab-scenarios",
+    "wirelab-ws",
+    "wirelab-signal",
+];
 const FORBIDDEN: &[&str] = &["tokio", "web-sys", "js-sys", "wasm-bindgen", "gloo", "yew", "axum", "hyper"];
 
 /// Fails if a portable crate depends (at any depth, for any target) on a forbidden one.

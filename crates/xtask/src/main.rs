@@ -230,6 +230,12 @@ fn test(args: &[String]) -> Result {
             "wirelab-udp",
             "--package",
             "wirelab-scenarios",
+            "--package",
+            "wirelab-ws",
+            "--package",
+            "wirelab-signal",
+            "--package",
+            "wirelab-http",
         ]))
     })?;
     timed(&mut times, "end-to-end", &mut || {

@@ -2,7 +2,7 @@
 //! and its bytes light up; hover a byte and its field does.
 
 use std::rc::Rc;
-use wirelab_core::{Field, Trace};
+use wirelab_core::{Annotation, Field, Trace};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -14,7 +14,6 @@ pub struct InspectorProps {
 
 #[component(Inspector)]
 pub fn inspector(props: &InspectorProps) -> Html {
-    let hover = use_state(|| None::<usize>); // index into the fields
     let Some(frame) = props.frame.and_then(|s| props.trace.frame(s)) else {
         return html! {
             <aside class="inspector empty" data-testid="inspector">
@@ -23,7 +22,27 @@ pub fn inspector(props: &InspectorProps) -> Html {
             </aside>
         };
     };
-    let d = &frame.annotation;
+    html! {
+        <FrameView bytes={Rc::new(frame.bytes.clone())} annotation={Rc::new(frame.annotation.clone())}
+                   route={format!("{} → {}", frame.from, frame.to)} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct FrameViewProps {
+    pub bytes: Rc<Vec<u8>>,
+    pub annotation: Rc<Annotation>,
+    /// "192.0.2.1:80 → 192.0.2.2:5000", or "browser → server".
+    pub route: String,
+}
+
+/// Any frame's bytes and fields, linked: the inspector for simulated frames and for the
+/// live wire tap alike.
+#[component(FrameView)]
+pub fn frame_view(props: &FrameViewProps) -> Html {
+    let hover = use_state(|| None::<usize>); // index into the fields
+    let d = &*props.annotation;
+    let bytes = &*props.bytes;
     let lit: Option<&Field> = hover.and_then(|i| d.fields.get(i));
     let set_hover = |i: Option<usize>| {
         let hover = hover.clone();
@@ -40,7 +59,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
             </tr>
         }
     });
-    let hex_rows = frame.bytes.chunks(16).enumerate().map(|(r, chunk)| {
+    let hex_rows = bytes.chunks(16).enumerate().map(|(r, chunk)| {
         html! {
             <div class="hex-row">
                 <span class="hex-offset">{ format!("{:04x}", r * 16) }</span>
@@ -61,9 +80,9 @@ pub fn inspector(props: &InspectorProps) -> Html {
     });
     html! {
         <aside class="inspector" data-testid="inspector">
-            <h3>{ format!("{} · {} bytes", d.protocol, frame.bytes.len()) }</h3>
+            <h3>{ format!("{} · {} bytes", d.protocol, bytes.len()) }</h3>
             <p class="frame-summary" data-testid="frame-summary">{ &d.summary }</p>
-            <p class="frame-route">{ format!("{} → {}", frame.from, frame.to) }</p>
+            <p class="frame-route">{ &props.route }</p>
             if let Some(err) = &d.error { <p class="error">{ err }</p> }
             <div class="hex" aria-label="Bytes in hexadecimal">{ for hex_rows }</div>
             <p class="field-detail" data-testid="field-detail" aria-live="polite">

@@ -1,6 +1,8 @@
-//! Live: a real WebSocket from this page to the wirelab server's `/ws` echo endpoint.
-//! Proof that the Wasm app talks to the real backend, with the round-trip time of each
-//! message measured by the browser's clock.
+//! Live: a real WebSocket from this page to the wirelab server's `/ws` echo endpoint,
+//! with the round-trip time of each message measured by the browser's clock, and the
+//! server's wire tap: a second socket on which the server reports the exact bytes of
+//! this page's upgrade request, the response, and every frame both ways (the browser's
+//! masking keys included), shown in the same inspector as simulated frames.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -8,7 +10,10 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, HtmlInputElement, MessageEvent, WebSocket};
+use wirelab_ws::tap::{Direction, TapEvent};
 use yew::prelude::*;
+
+use crate::components::inspector::FrameView;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Status {
@@ -31,12 +36,20 @@ struct Line {
 struct Live {
     status: Status,
     log: Vec<Line>,
+    /// What the server's tap reported, in order.
+    tap: Vec<TapEvent>,
+    /// The tap report shown in the inspector.
+    selected: Option<usize>,
 }
 
 enum LiveAction {
     Status(Status),
     Sent(String),
     Echo(String, Option<f64>),
+    Tap(TapEvent),
+    Select(usize),
+    /// A new connection: forget the last one's tap reports.
+    Reset,
 }
 
 impl Reducible for Live {
@@ -47,6 +60,18 @@ impl Reducible for Live {
             LiveAction::Status(s) => next.status = s,
             LiveAction::Sent(text) => next.log.push(Line { sent: true, text, rtt_ms: None }),
             LiveAction::Echo(text, rtt_ms) => next.log.push(Line { sent: false, text, rtt_ms }),
+            LiveAction::Tap(e) => {
+                // Show the handshake request until the student picks something else.
+                if next.tap.is_empty() {
+                    next.selected = Some(0);
+                }
+                next.tap.push(e);
+            }
+            LiveAction::Select(i) => next.selected = Some(i),
+            LiveAction::Reset => {
+                next.tap.clear();
+                next.selected = None;
+            }
         }
         Rc::new(next)
     }
@@ -56,25 +81,56 @@ impl Reducible for Live {
 #[derive(Default)]
 struct Conn {
     ws: Option<WebSocket>,
+    /// The wire tap's report feed.
+    tap: Option<WebSocket>,
     /// `performance.now()` of each message sent and not yet echoed, oldest first.
     pending: VecDeque<f64>,
     _callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    tap_callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
 fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
-fn ws_url() -> Result<String, String> {
+/// `ws://host/ws` (plus `path_and_query`), from this page's own address.
+fn ws_url(path_and_query: &str) -> Result<String, String> {
     let loc = gloo::utils::window().location();
     let host = loc.host().map_err(|_| "cannot read this page's address".to_string())?;
     let scheme = if loc.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
-    Ok(format!("{scheme}://{host}/ws"))
+    Ok(format!("{scheme}://{host}/ws{path_and_query}"))
+}
+
+/// 128 random bits from the browser's CSPRNG, as 32 hex digits: the tap's id, which only
+/// this page knows.
+fn tap_id() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    gloo::utils::window().crypto().ok()?.get_random_values_with_u8_array(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// One line for a tap report: which way, and what it is.
+fn tap_line(e: &TapEvent) -> (&'static str, String) {
+    let summary = || wirelab_ws::wire::annotate(&e.bytes()).summary;
+    match e {
+        TapEvent::Request { .. } => ("→", format!("opening handshake: {}", summary())),
+        TapEvent::Response { .. } => ("←", format!("handshake response: {}", summary())),
+        TapEvent::Frame { dir, whole, payload_len, .. } => {
+            let arrow = if *dir == Direction::In { "→" } else { "←" };
+            let text =
+                if *whole { summary() } else { format!("{} (header only; {payload_len} bytes of payload)", summary()) };
+            (arrow, text)
+        }
+        TapEvent::Malformed { dir, why, .. } => {
+            (if *dir == Direction::In { "→" } else { "←" }, format!("malformed: {why}"))
+        }
+        TapEvent::Closed { .. } => ("·", "TCP connection closed".to_string()),
+    }
 }
 
 #[component(LiveEcho)]
 pub fn live_echo() -> Html {
-    let live = use_reducer(|| Live { status: Status::Disconnected, log: Vec::new() });
+    let live = use_reducer(|| Live { status: Status::Disconnected, log: Vec::new(), tap: Vec::new(), selected: None });
     let conn = use_mut_ref(Conn::default);
     let input = use_node_ref();
 
@@ -84,7 +140,7 @@ pub fn live_echo() -> Html {
             if matches!(live.status, Status::Open | Status::Connecting) {
                 return;
             }
-            open(&live, &conn);
+            start(&live, &conn);
         })
     };
     let disconnect = {
@@ -153,12 +209,79 @@ pub fn live_echo() -> Html {
                     </li>
                 }) }
             </ol>
+            <h3 id="tap-title">{ "Wire tap: the bytes your browser sent and got" }</h3>
+            if live.tap.is_empty() {
+                <p class="muted">{ "Connect to see this page's own opening handshake and frames, as the server read and wrote them." }</p>
+            }
+            <ol class="tap-log" aria-labelledby="tap-title" data-testid="tap-log">
+                { for live.tap.iter().enumerate().map(|(i, e)| {
+                    let (arrow, text) = tap_line(e);
+                    let on = live.selected == Some(i);
+                    let select = { let live = live.clone(); Callback::from(move |_| live.dispatch(LiveAction::Select(i))) };
+                    html! {
+                        <li>
+                            <button class={classes!("tap-row", on.then_some("selected"))} aria-pressed={on.to_string()}
+                                    data-testid="tap-row" onclick={select}>
+                                <span class="tap-at">{ format!("{:>8.1} ms", e.at_ms()) }</span>
+                                <span class="dir">{ arrow }</span>
+                                <span class="text">{ text }</span>
+                            </button>
+                        </li>
+                    }
+                }) }
+            </ol>
+            if let Some(e) = live.selected.and_then(|i| live.tap.get(i)) {
+                <FrameView bytes={Rc::new(e.bytes())} annotation={Rc::new(wirelab_ws::wire::annotate(&e.bytes()))}
+                           route={match e { TapEvent::Request { .. } | TapEvent::Frame { dir: Direction::In, .. } | TapEvent::Malformed { dir: Direction::In, .. } => "this browser → server", _ => "server → this browser" }.to_string()} />
+            }
         </section>
     }
 }
 
-fn open(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>) {
-    let url = match ws_url() {
+/// Opens the tap's feed first (so no report is missed), then the echo connection.
+fn start(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>) {
+    live.dispatch(LiveAction::Reset);
+    if let Some(old) = conn.borrow_mut().tap.take() {
+        let _ = old.close();
+    }
+    let Some(id) = tap_id() else { return open(live, conn, None) };
+    let Ok(feed) = ws_url(&format!("/tap/{id}")).and_then(|u| WebSocket::new(&u).map_err(|_| u)) else {
+        return open(live, conn, None);
+    };
+    live.dispatch(LiveAction::Status(Status::Connecting));
+    let on_open = {
+        let (live, conn, id) = (live.clone(), conn.clone(), id.clone());
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| open(&live, &conn, Some(&id)))
+    };
+    let on_message = {
+        let live = live.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let text = e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string());
+            if let Some(ev) = text.and_then(|t| serde_json::from_str::<TapEvent>(&t).ok()) {
+                live.dispatch(LiveAction::Tap(ev));
+            }
+        })
+    };
+    let on_error = {
+        let (live, conn) = (live.clone(), conn.clone());
+        // No tap (an older server, say): the echo still works, untapped.
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if conn.borrow().ws.is_none() {
+                open(&live, &conn, None);
+            }
+        })
+    };
+    feed.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    feed.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    feed.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    let mut c = conn.borrow_mut();
+    c.tap = Some(feed);
+    c.tap_callbacks = vec![on_open, on_message, on_error];
+}
+
+fn open(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>, tap: Option<&str>) {
+    let query = tap.map_or(String::new(), |id| format!("?tap={id}"));
+    let url = match ws_url(&query) {
         Ok(u) => u,
         Err(e) => return live.dispatch(LiveAction::Status(Status::Failed(e))),
     };
