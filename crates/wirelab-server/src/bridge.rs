@@ -122,17 +122,11 @@ async fn relay(mut ws: WebSocket, service: &str, target: SocketAddr, mut stop: t
                     let _ = ws.send(close(1001, "idle for too long")).await;
                     break;
                 }
-                Ok(Some(Ok(Message::Binary(b)))) => {
-                    to_server += b.len();
-                    if wr.write_all(&b).await.is_err() {
-                        let _ = ws.send(close(1011, "the server's connection broke")).await;
-                        break;
-                    }
-                }
                 // Text is accepted as its UTF-8 bytes: handy for typing a request by hand.
-                Ok(Some(Ok(Message::Text(t)))) => {
-                    to_server += t.len();
-                    if wr.write_all(t.as_bytes()).await.is_err() {
+                Ok(Some(Ok(m @ (Message::Binary(_) | Message::Text(_))))) => {
+                    let bytes = m.into_data();
+                    to_server += bytes.len();
+                    if wr.write_all(&bytes).await.is_err() {
                         let _ = ws.send(close(1011, "the server's connection broke")).await;
                         break;
                     }

@@ -42,11 +42,15 @@ impl Signalling {
         }
     }
 
-    /// Runs `f` on the hub, then delivers everything it queued.
-    fn with_hub<R>(&self, f: impl FnOnce(&mut Hub) -> R) -> R {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // Each hub call completes its own bookkeeping before returning, so after a panic
         // elsewhere the state is still consistent: use it.
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the hub, then delivers everything it queued.
+    fn with_hub<R>(&self, f: impl FnOnce(&mut Hub) -> R) -> R {
+        let mut inner = self.lock();
         let r = f(&mut inner.hub);
         while let Some((conn, msg)) = inner.hub.poll() {
             if let Some(tx) = inner.outboxes.get(&conn) {
@@ -87,10 +91,7 @@ pub async fn upgrade(
 async fn session(mut socket: WebSocket, sig: Signalling, mut stop: tokio::sync::watch::Receiver<bool>) {
     let conn = ConnId(sig.next_conn.fetch_add(1, Ordering::Relaxed));
     let (tx, mut rx) = mpsc::unbounded_channel();
-    {
-        let mut inner = sig.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.outboxes.insert(conn, tx);
-    }
+    sig.lock().outboxes.insert(conn, tx);
     sig.with_hub(|hub| hub.connect(conn));
     loop {
         tokio::select! {
@@ -125,6 +126,5 @@ async fn session(mut socket: WebSocket, sig: Signalling, mut stop: tokio::sync::
         }
     }
     sig.with_hub(|hub| hub.disconnect(conn));
-    let mut inner = sig.inner.lock().unwrap_or_else(|p| p.into_inner());
-    inner.outboxes.remove(&conn);
+    sig.lock().outboxes.remove(&conn);
 }

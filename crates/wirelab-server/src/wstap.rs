@@ -66,14 +66,7 @@ impl Taps {
     }
 
     fn attach(&self, id: &str) -> bool {
-        self.with(|m| {
-            Self::open(m, id).is_some() && {
-                if let Some(c) = m.get_mut(id) {
-                    c.live += 1;
-                }
-                true
-            }
-        })
+        self.with(|m| Self::open(m, id).and_then(|()| m.get_mut(id)).map(|c| c.live += 1).is_some())
     }
 
     fn detach(&self, id: &str) {
@@ -164,9 +157,7 @@ impl Echo {
     }
 
     fn publish(&self, e: TapEvent) {
-        if let Some(id) = &self.id {
-            self.taps.publish(id, e);
-        }
+        self.taps.publish_to(self.id.as_deref(), e);
     }
 
     fn close(&mut self, now: Instant, why: &str) -> Step {
@@ -241,11 +232,8 @@ impl Connection for Echo {
 /// until it closes, fails, idles out or the server stops (Close 1001 "going away").
 /// `_alive` is held until the connection is gone, so shutdown can wait for it.
 pub async fn serve(sniffed: Sniffed, taps: Taps, stop: watch::Receiver<bool>, _alive: mpsc::Sender<()>) {
+    let id = sniffed.request_line().and_then(|(_, target)| tap_id_of(target)).filter(|id| taps.attach(id));
     let Sniffed { stream, peer, local, head } = sniffed;
-    let id = std::str::from_utf8(&head)
-        .ok()
-        .and_then(|h| h.split(' ').nth(1).and_then(tap_id_of))
-        .filter(|id| taps.attach(id));
     let mut config = Config::server(local, peer, 0);
     config.max_message = MAX_WS_MESSAGE;
     let mut echo = Echo {

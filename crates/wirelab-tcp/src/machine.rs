@@ -509,6 +509,7 @@ impl Tcp {
         self.persist_at = None;
         self.persist_backoff += 1;
         let Some(tcb) = self.tcb.as_mut() else { return };
+        tcb.top_up(1);
         if tcb.snd_wnd > 0 {
             // Not a zero window: data was held back to avoid silly windows; send what fits.
             self.flush_data(now, true);
@@ -516,10 +517,7 @@ impl Tcp {
         }
         let (seq, byte) = if let Some(&b) = tcb.unacked.front() {
             (tcb.snd_una, b)
-        } else if let Some(b) = {
-            tcb.top_up(1);
-            tcb.send_queue.pop_front()
-        } {
+        } else if let Some(b) = tcb.send_queue.pop_front() {
             if tcb.unacked.is_empty() {
                 tcb.unacked_seq = tcb.snd_nxt;
             }

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, HtmlInputElement, MessageEvent, WebSocket};
+use wirelab_core::Annotation;
 use wirelab_ws::tap::{Direction, TapEvent};
 use yew::prelude::*;
 
@@ -37,7 +38,7 @@ struct Live {
     status: Status,
     log: Vec<Line>,
     /// What the server's tap reported, in order.
-    tap: Vec<TapEvent>,
+    tap: Vec<TapRow>,
     /// The tap report shown in the inspector.
     selected: Option<usize>,
 }
@@ -65,7 +66,7 @@ impl Reducible for Live {
                 if next.tap.is_empty() {
                     next.selected = Some(0);
                 }
-                next.tap.push(e);
+                next.tap.push(TapRow::new(&e));
             }
             LiveAction::Select(i) => next.selected = Some(i),
             LiveAction::Reset => {
@@ -109,16 +110,45 @@ fn tap_id() -> Option<String> {
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// A tap report, decoded and annotated once, when it arrives.
+#[derive(Clone, Debug, PartialEq)]
+struct TapRow {
+    at_ms: f64,
+    arrow: &'static str,
+    text: String,
+    /// Whether the bytes went from this browser to the server.
+    inbound: bool,
+    bytes: Rc<Vec<u8>>,
+    annotation: Rc<Annotation>,
+}
+
+impl TapRow {
+    fn new(e: &TapEvent) -> Self {
+        let bytes = e.bytes();
+        let annotation = wirelab_ws::wire::annotate(&bytes);
+        let (arrow, text) = tap_line(e, &annotation.summary);
+        let inbound = matches!(
+            e,
+            TapEvent::Request { .. }
+                | TapEvent::Frame { dir: Direction::In, .. }
+                | TapEvent::Malformed { dir: Direction::In, .. }
+        );
+        TapRow { at_ms: e.at_ms(), arrow, text, inbound, bytes: Rc::new(bytes), annotation: Rc::new(annotation) }
+    }
+}
+
 /// One line for a tap report: which way, and what it is.
-fn tap_line(e: &TapEvent) -> (&'static str, String) {
-    let summary = || wirelab_ws::wire::annotate(&e.bytes()).summary;
+fn tap_line(e: &TapEvent, summary: &str) -> (&'static str, String) {
     match e {
-        TapEvent::Request { .. } => ("→", format!("opening handshake: {}", summary())),
-        TapEvent::Response { .. } => ("←", format!("handshake response: {}", summary())),
+        TapEvent::Request { .. } => ("→", format!("opening handshake: {}", summary)),
+        TapEvent::Response { .. } => ("←", format!("handshake response: {}", summary)),
         TapEvent::Frame { dir, whole, payload_len, .. } => {
             let arrow = if *dir == Direction::In { "→" } else { "←" };
-            let text =
-                if *whole { summary() } else { format!("{} (header only; {payload_len} bytes of payload)", summary()) };
+            let text = if *whole {
+                summary.to_string()
+            } else {
+                format!("{} (header only; {payload_len} bytes of payload)", summary)
+            };
             (arrow, text)
         }
         TapEvent::Malformed { dir, why, .. } => {
@@ -214,25 +244,24 @@ pub fn live_echo() -> Html {
                 <p class="muted">{ "Connect to see this page's own opening handshake and frames, as the server read and wrote them." }</p>
             }
             <ol class="tap-log" aria-labelledby="tap-title" data-testid="tap-log">
-                { for live.tap.iter().enumerate().map(|(i, e)| {
-                    let (arrow, text) = tap_line(e);
+                { for live.tap.iter().enumerate().map(|(i, row)| {
                     let on = live.selected == Some(i);
                     let select = { let live = live.clone(); Callback::from(move |_| live.dispatch(LiveAction::Select(i))) };
                     html! {
                         <li>
                             <button class={classes!("tap-row", on.then_some("selected"))} aria-pressed={on.to_string()}
                                     data-testid="tap-row" onclick={select}>
-                                <span class="tap-at">{ format!("{:>8.1} ms", e.at_ms()) }</span>
-                                <span class="dir">{ arrow }</span>
-                                <span class="text">{ text }</span>
+                                <span class="tap-at">{ format!("{:>8.1} ms", row.at_ms) }</span>
+                                <span class="dir">{ row.arrow }</span>
+                                <span class="text">{ &row.text }</span>
                             </button>
                         </li>
                     }
                 }) }
             </ol>
-            if let Some(e) = live.selected.and_then(|i| live.tap.get(i)) {
-                <FrameView bytes={Rc::new(e.bytes())} annotation={Rc::new(wirelab_ws::wire::annotate(&e.bytes()))}
-                           route={match e { TapEvent::Request { .. } | TapEvent::Frame { dir: Direction::In, .. } | TapEvent::Malformed { dir: Direction::In, .. } => "this browser → server", _ => "server → this browser" }.to_string()} />
+            if let Some(row) = live.selected.and_then(|i| live.tap.get(i)) {
+                <FrameView bytes={row.bytes.clone()} annotation={row.annotation.clone()}
+                           route={if row.inbound { "this browser → server" } else { "server → this browser" }} />
             }
         </section>
     }
