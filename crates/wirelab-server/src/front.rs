@@ -99,6 +99,17 @@ impl Sniffed {
         Some((parts.next()?, parts.next()?))
     }
 
+    /// The first header named `name` (any case), if the head parses and has it as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        req.parse(&self.head).ok()?;
+        let value = req.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name))?.value;
+        // The value borrows from `self.head`, not from the parser: find it there again.
+        let start = self.head.windows(value.len().max(1)).position(|w| w == value)?;
+        std::str::from_utf8(&self.head[start..start + value.len()]).ok()
+    }
+
     /// Whether the head asks for a WebSocket upgrade (RFC 6455 §4.1: `Upgrade: websocket`).
     pub fn is_websocket_upgrade(&self) -> bool {
         let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -112,6 +123,19 @@ impl Sniffed {
                     .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("websocket")))
         })
     }
+}
+
+/// Answers a connection with an HTTP error of our own (before anyone upgraded it) and
+/// closes it.
+pub async fn refuse(mut s: Sniffed, status: u16, reason: &str, body: String) {
+    use tokio::io::AsyncWriteExt;
+    let body = body + "\n";
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = s.stream.write_all(response.as_bytes()).await;
+    let _ = s.stream.shutdown().await;
 }
 
 /// Decides, from the head, whether a handler of ours takes the connection: it hands the
@@ -179,6 +203,17 @@ async fn sniff(mut stream: TcpStream, peer: SocketAddr, local: SocketAddr) -> Sn
     };
     let _ = tokio::time::timeout(HEAD_TIMEOUT, read).await;
     Sniffed { stream, peer, local, head }
+}
+
+/// The client's address, as axum's `ConnectInfo` gives it to handlers (the per-client
+/// limits of the bridge count by it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, FrontDoor>> for ClientAddr {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, FrontDoor>) -> Self {
+        ClientAddr(*stream.remote_addr())
+    }
 }
 
 impl Listener for FrontDoor {

@@ -6,7 +6,9 @@
 pub mod bridge;
 pub mod drive;
 pub mod front;
+pub mod ftpctl;
 pub mod httpd;
+pub mod origin;
 pub mod signal;
 pub mod wstap;
 
@@ -48,7 +50,14 @@ pub struct AppState {
     pub bridge: bridge::Bridge,
     pub taps: wstap::Taps,
     pub signalling: signal::Signalling,
+    pub origins: origin::Origins,
     pub life: Lifecycle,
+}
+
+impl FromRef<AppState> for origin::Origins {
+    fn from_ref(s: &AppState) -> Self {
+        s.origins.clone()
+    }
 }
 
 impl FromRef<AppState> for bridge::Bridge {
@@ -84,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/signal/rooms", post(signal::create_room))
         .route("/bridge", get(bridge::list))
         .route("/bridge/{service}", get(bridge::upgrade))
+        .route("/bridge/{service}/data", get(bridge::data))
         .fallback(static_file)
         .with_state(state)
 }
@@ -102,38 +112,65 @@ pub struct Listeners {
     pub http: Option<TcpListener>,
 }
 
+/// What a deployment may change beyond its addresses.
+#[derive(Clone, Debug, Default)]
+pub struct ServeConfig {
+    /// Pages (other than the app's own) allowed to open the WebSockets.
+    pub origins: origin::Origins,
+    pub bridge: bridge::BridgeLimits,
+    /// Services beyond the ones `Listeners` start, for the bridge's table (tests, and
+    /// servers run beside this one).
+    pub extra_services: BTreeMap<String, bridge::Service>,
+}
+
 /// Serves the app's port only (no protocol servers).
 pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     serve_all(Listeners { app: listener, http: None }, shutdown).await
 }
 
+/// [`serve_with`] the default configuration.
+pub async fn serve_all(
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listeners, ServeConfig::default(), shutdown).await
+}
+
 /// Serves on all `listeners` until `shutdown` completes; then stops accepting, closes
 /// open WebSockets with 1001 ("going away") and waits up to [`SHUTDOWN_GRACE`] for
 /// sessions to finish.
-pub async fn serve_all(
+pub async fn serve_with(
     listeners: Listeners,
+    config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop) = watch::channel(false);
     let (alive, mut all_done) = mpsc::channel::<()>(1);
     let life = Lifecycle { stop: stop.clone(), alive: alive.clone() };
-    let mut services = BTreeMap::new();
+    let mut services = config.extra_services;
     if let Some(http) = listeners.http {
         let addr = http.local_addr()?;
         tracing::info!(%addr, "teaching HTTP server");
-        services.insert("http".to_string(), addr);
+        services.insert("http".to_string(), bridge::Service::stream(addr));
         tokio::spawn(httpd::serve(http, stop.clone(), alive.clone()));
     }
     let state = AppState {
-        bridge: bridge::Bridge::new(services, 256),
+        bridge: bridge::Bridge::new(services, config.bridge, config.origins.clone()),
         taps: wstap::Taps::default(),
         signalling: signal::Signalling::default(),
+        origins: config.origins.clone(),
         life: life.clone(),
     };
     let tap: front::Tap = {
-        let (taps, life) = (state.taps.clone(), life.clone());
+        let (taps, life, origins) = (state.taps.clone(), life.clone(), config.origins);
         Arc::new(move |s: front::Sniffed| {
             if wstap::wants(&s) {
+                if let Some(origin) = s.header("origin")
+                    && let Err(why) = origins.check_values(origin, s.header("host"))
+                {
+                    tokio::spawn(front::refuse(s, 403, "Forbidden", why));
+                    return None;
+                }
                 tokio::spawn(wstap::serve(s, taps.clone(), life.stop.clone(), life.alive.clone()));
                 None
             } else {
@@ -145,7 +182,7 @@ pub async fn serve_all(
     tracing::info!(%local, "serving");
     let door = front::FrontDoor::new(listeners.app, tap, stop.clone())?;
     drop((alive, life));
-    axum::serve(door, router(state))
+    axum::serve(door, router(state).into_make_service_with_connect_info::<front::ClientAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(true);

@@ -48,6 +48,11 @@ struct ServeArgs {
     /// browser through /bridge/http). Port 0 picks a free port.
     #[arg(long, env = "WIRELAB_HTTP_ADDR", default_value = "127.0.0.1:8081")]
     http_addr: SocketAddr,
+    /// A web page origin (`https://course.example`) allowed to open the WebSockets
+    /// besides the app's own; repeat, or comma-separate in the variable. Pages of other
+    /// origins get 403 (RFC 6455 §10.2).
+    #[arg(long = "allow-origin", env = "WIRELAB_ALLOW_ORIGINS", value_delimiter = ',')]
+    allow_origins: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -167,7 +172,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         // The xtask and the e2e test read this line to learn the port: print it last.
         println!("wirelab listening on http://{}", app.local_addr()?);
         let listeners = wirelab_server::Listeners { app, http: Some(http) };
-        wirelab_server::serve_all(listeners, wirelab_server::shutdown_signal()).await
+        let config = wirelab_server::ServeConfig {
+            origins: wirelab_server::origin::Origins::new(args.allow_origins),
+            ..Default::default()
+        };
+        wirelab_server::serve_with(listeners, config, wirelab_server::shutdown_signal()).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -80,8 +80,13 @@ pub async fn create_room() -> Response {
 pub async fn upgrade(
     State(sig): State<Signalling>,
     State(life): State<crate::Lifecycle>,
+    State(origins): State<crate::origin::Origins>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if let Err(why) = origins.check(&headers) {
+        return (StatusCode::FORBIDDEN, why + "\n").into_response();
+    }
     ws.max_message_size(wirelab_signal::msg::MAX_MESSAGE_BYTES).on_upgrade(move |socket| async move {
         session(socket, sig, life.stop.clone()).await;
         drop(life);

@@ -133,6 +133,46 @@ print("\n".join(out))
     server.stop().await;
 }
 
+/// Python's `websockets` (PyPI; `cargo xtask test` installs it into target/pyenv) against
+/// `/ws`: text, binary, a 60 kB message (64-bit length), ping/pong, a close handshake
+/// with our code and reason, and the wire tap seeing its handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_client_talks_to_our_machine() {
+    let server = start().await;
+    let url = format!("ws://{}/ws?tap=py-client", server.app);
+    let script = format!(
+        r#"
+import asyncio, websockets
+async def main():
+    async with websockets.connect("{url}", max_size=2**20, compression=None) as ws:
+        await ws.send("héllo")
+        print("text", await ws.recv())
+        await ws.send(bytes(range(256)))
+        got = await ws.recv()
+        print("binary", len(got), got == bytes(range(256)))
+        big = "x" * 60000
+        await ws.send(big)
+        print("big", (await ws.recv()) == big)
+        pong = await ws.ping(b"are you there")
+        latency = await asyncio.wait_for(pong, 5)
+        print("pong", latency >= 0)
+        await ws.close(code=4000, reason="bye from python")
+        # The server's Close echoes our code (RFC 6455 §5.5.1).
+        print("closed", ws.close_code)
+asyncio.run(main())
+"#
+    );
+    let out = tokio::task::spawn_blocking(move || run(Command::new("python3").args(["-c", &script])))
+        .await
+        .expect("python ran");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["text héllo", "binary 256 True", "big True", "pong True", "closed 4000"],
+        "{out}"
+    );
+    server.stop().await;
+}
+
 /// The tap reports the very bytes a client sent and got: handshake and frames, masks and all.
 #[tokio::test]
 async fn the_wire_tap_reports_exact_bytes() {

@@ -75,6 +75,8 @@ pub fn locked_version(package: &str) -> Result<String> {
 /// Checks and installs everything `purpose` needs; returns the environment to use.
 pub fn tools(purpose: Purpose) -> Result<Env> {
     let mut path = vec![
+        // Absolute even before it exists: tests run with the crate as working directory.
+        std::env::current_dir().map_err(|e| e.to_string())?.join(PYENV).join("bin"),
         PathBuf::from("node_modules/.bin").canonicalize().unwrap_or_else(|_| PathBuf::from("node_modules/.bin")),
         cargo_home_bin(),
     ];
@@ -192,8 +194,38 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
                 apt_install(&mut apt_updated, &["curl", "python3"])?;
             }
         }
+        python_packages(&env, &mut apt_updated)?;
     }
     Ok(env)
+}
+
+/// Where the Python interop clients live: a virtual environment of the project's own.
+pub const PYENV: &str = "target/pyenv";
+const PY_REQUIREMENTS: &str = "crates/xtask/python-requirements.txt";
+
+/// Python packages from PyPI (`python-requirements.txt`, pinned) in [`PYENV`], which is
+/// first on PATH, so the tests' `python3` is the one that has them. Reinstalled when the
+/// requirements change.
+fn python_packages(env: &Env, apt_updated: &mut bool) -> Result {
+    let wanted = std::fs::read_to_string(PY_REQUIREMENTS).map_err(|e| format!("cannot read {PY_REQUIREMENTS}: {e}"))?;
+    let stamp = PathBuf::from(PYENV).join("requirements.installed");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        ok(&format!("Python packages in {PYENV}"));
+        return Ok(());
+    }
+    install(
+        &format!("Python packages into {PYENV} (PyPI)"),
+        "interop tests use Python's own websockets client",
+        "a minute",
+    );
+    let python = PathBuf::from(PYENV).join("bin").join("python3");
+    if !python.exists() && sh(Command::new("python3").args(["-m", "venv", PYENV])).is_err() {
+        // Debian's python3 keeps venv in a package of its own.
+        apt_install(apt_updated, &["python3-venv"])?;
+        sh(Command::new("python3").args(["-m", "venv", PYENV]))?;
+    }
+    sh(env.cmd(&python.to_string_lossy()).args(["-m", "pip", "install", "-q", "-r", PY_REQUIREMENTS]))?;
+    std::fs::write(&stamp, wanted).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
 }
 
 /// Like `output_of`, but the whole output.
