@@ -227,6 +227,71 @@ test('live: the app talks to the real /ws endpoint and measures the round trip',
   await page.close();
 });
 
+test('live: binary, a ping the browser answers, and a close code only the server may send', async (t) => {
+  const page = await openApp(t);
+  await page.click('[data-testid=ws-connect]');
+  await page.locator('[data-testid=ws-status]', { hasText: 'connected' }).waitFor({ timeout: 10_000 });
+  await page.fill('[data-testid=ws-input]', 'AB');
+  await page.click('[data-testid=ws-send-binary]');
+  await page.locator('[data-testid=ws-log] li', { hasText: '← echo' }).waitFor({ timeout: 10_000 });
+  assert.match(await text(page, 'ws-log'), /← echo\s*binary, 2 bytes: 41 42/);
+  // A page cannot send Ping; the server pings on request and Chromium answers Pong itself.
+  await page.click('[data-testid=ws-ping]');
+  await page.locator('[data-testid=tap-row]', { hasText: 'Pong' }).waitFor({ timeout: 10_000 });
+  const tap = await text(page, 'tap-log');
+  assert.match(tap, /→\s*Binary .*\(masked/, 'the binary frame as Chromium sent it');
+  assert.match(tap, /←\s*Ping/);
+  assert.match(tap, /→\s*Pong .*\(masked/, "Chromium's own Pong (RFC 6455 §5.5.3)");
+  // The ladder draws every tapped frame; clicking an arrow inspects it.
+  const arrows = page.locator('[data-testid=tap-arrow]');
+  assert.equal(await arrows.count(), await page.locator('[data-testid=tap-row]').count());
+  await arrows.filter({ hasText: 'Pong' }).first().click();
+  assert.match(await page.locator('.live .inspector').innerText(), /Opcode[\s\S]*Pong|0xA/i);
+  await page.screenshot({ path: `${SHOTS}/07-live-ping.png`, fullPage: true });
+  // 1008 is not a code a page may send (the API allows 1000, 3000-4999): the server closes.
+  await page.fill('[data-testid=ws-close-code]', '1008');
+  await page.fill('[data-testid=ws-close-reason]', 'policy demo');
+  await page.click('[data-testid=ws-close]');
+  await page.locator('[data-testid=ws-status]', { hasText: 'closed (1008: policy demo)' }).waitFor({ timeout: 10_000 });
+  await page.locator('[data-testid=tap-row]', { hasText: 'TCP connection closed' }).waitFor({ timeout: 10_000 });
+  assert.match(await text(page, 'tap-log'), /←\s*Close 1008 "policy demo"/);
+  // And a code the page may send itself: 4000 in Chromium's own masked Close frame.
+  await page.click('[data-testid=ws-connect]');
+  await page.locator('[data-testid=ws-status]', { hasText: /^connected/ }).waitFor({ timeout: 10_000 });
+  await page.fill('[data-testid=ws-close-code]', '4000');
+  await page.click('[data-testid=ws-close]');
+  await page.locator('[data-testid=ws-status]', { hasText: 'closed (4000' }).waitFor({ timeout: 10_000 });
+  await page.locator('[data-testid=tap-row]', { hasText: 'TCP connection closed' }).waitFor({ timeout: 10_000 });
+  assert.match(await text(page, 'tap-log'), /→\s*Close 4000 .*\(masked/);
+  await page.close();
+});
+
+test('live HTTP: a typed request goes through the bridge and the real response comes back', async (t) => {
+  const page = await openApp(t);
+  await page.click('[data-testid=http-send]');
+  await page.locator('[data-testid=http-status]', { hasText: 'closed' }).waitFor({ timeout: 10_000 });
+  const panel = page.locator('[data-testid=live-http]');
+  const shown = await panel.innerText();
+  assert.match(shown, /GET \/hello\.txt/);
+  assert.match(shown, /200 OK/, 'the teaching server answered');
+  assert.match(shown, /Content-Length/i);
+  // A malformed request gets the server's own 400.
+  await page.locator('[data-testid=http-preset]', { hasText: 'space before colon' }).click();
+  await page.click('[data-testid=http-send]');
+  await page.locator('[data-testid=http-status]', { hasText: 'closed' }).waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => /400 Bad Request/.test(document.querySelector('[data-testid=live-http]')?.innerText ?? ''),
+    null, { timeout: 10_000 });
+  // Two requests on one connection: two responses in the bytes that came back.
+  await page.locator('[data-testid=http-preset]', { hasText: 'Two on one connection' }).click();
+  await page.click('[data-testid=http-send]');
+  await page.locator('[data-testid=http-status]', { hasText: 'closed' }).waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => (document.querySelector('[data-testid=live-http]')?.innerText.match(/HTTP\/1\.1 (200|404)/g) ?? []).length >= 1,
+    null, { timeout: 10_000 });
+  await panel.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/08-live-http.png`, fullPage: true });
+  await page.close();
+});
+
 test('exports: the pcap and Mermaid made in the browser equal the command line ones, byte for byte', async (t) => {
   const page = await openApp(t);
   const save = async (button) => {

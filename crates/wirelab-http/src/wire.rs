@@ -977,6 +977,44 @@ fn preview(bytes: &[u8]) -> String {
     if short.len() < text.len() { format!("{short:?}…") } else { format!("{short:?}") }
 }
 
+/// A request as a person types it (in a text box, with `\n` line ends) as the bytes to
+/// send: `\n` line ends become CRLF (RFC 9112 §2.2: a message's lines end in CRLF), except in
+/// a body after the empty line, which is sent as typed.
+pub fn typed_to_wire(typed: &str) -> Vec<u8> {
+    let typed = typed.replace("\r\n", "\n");
+    let crlf = |text: &[u8], out: &mut Vec<u8>| {
+        for &b in text {
+            if b == b'\n' {
+                out.push(b'\r');
+            }
+            out.push(b);
+        }
+    };
+    let mut out = Vec::with_capacity(typed.len() + 16);
+    let mut rest = typed.as_bytes();
+    // Each message: the head, up to its empty line, gets CRLF; then Content-Length bytes
+    // of body as they are.
+    while !rest.is_empty() {
+        let Some(end) = rest.windows(2).position(|w| w == b"\n\n") else {
+            crlf(rest, &mut out);
+            break;
+        };
+        let head = &rest[..end + 2];
+        crlf(head, &mut out);
+        let length = String::from_utf8_lossy(head)
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string())))
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        let after = &rest[end + 2..];
+        let take = length.min(after.len());
+        out.extend_from_slice(&after[..take]);
+        rest = &after[take..];
+    }
+    out
+}
+
 /// Names every part of an HTTP/1.1 message (or of a piece of a chunked body, when a
 /// transmit carries only chunks): start line, each field line, the empty line, and the
 /// content or its chunks.
@@ -988,21 +1026,44 @@ pub fn annotate(bytes: &[u8]) -> Annotation {
     // A transmit that carries only chunks starts with a chunk-size line, `1a;ext`.
     let looks_chunk =
         hex > 0 && (hex == line.len() || matches!(line[hex], b';' | b' ' | b'\t')) && !line.contains(&b'/');
-    if bytes.starts_with(b"HTTP/") {
-        annotate_message(bytes, false, &mut a);
-    } else if looks_chunk {
+    if looks_chunk && !bytes.starts_with(b"HTTP/") {
         a.summary = annotate_chunks(bytes, 0, &mut a.fields, &mut a.error);
-    } else {
-        annotate_message(bytes, true, &mut a);
+        return a;
     }
+    // Several messages back to back (pipelining, keep-alive): each one ends where its
+    // framing says (RFC 9112 §6.3), and the next starts there.
+    let mut start = 0;
+    let mut summaries = Vec::new();
+    while start < bytes.len() {
+        let mut one = Annotation::default();
+        let used = annotate_message(&bytes[start..], !bytes[start..].starts_with(b"HTTP/"), &mut one);
+        a.fields.extend(one.fields.into_iter().map(|mut f| {
+            f.start += start;
+            f
+        }));
+        if a.error.is_none() {
+            a.error = one.error;
+        }
+        summaries.push(one.summary);
+        if used == 0 {
+            break;
+        }
+        start += used;
+    }
+    a.summary = match summaries.len() {
+        0 | 1 => summaries.pop().unwrap_or_default(),
+        n => format!("{} (+{} more message{})", summaries[0], n - 1, if n > 2 { "s" } else { "" }),
+    };
     a
 }
 
-fn annotate_message(bytes: &[u8], request: bool, a: &mut Annotation) {
+/// Annotates one message at the start of `bytes`; returns its length in bytes when its
+/// end is known and more bytes follow it (0: it runs to the end of `bytes`).
+fn annotate_message(bytes: &[u8], request: bool, a: &mut Annotation) -> usize {
     let mut lines = line_ranges(bytes);
     let Some((s, c, e)) = lines.next() else {
         a.summary = "empty".into();
-        return;
+        return 0;
     };
     let line = &bytes[s..c];
     let parts: Vec<&[u8]> = line.splitn(3, |&b| b == b' ').collect();
@@ -1077,17 +1138,35 @@ fn annotate_message(bytes: &[u8], request: bool, a: &mut Annotation) {
         Ok(None) => a.error = Some("incomplete header section".into()),
         Ok(Some(_)) => {}
     }
-    let body = body_start.map(|b| &bytes[b..]).unwrap_or_default();
+    let mut body = body_start.map(|b| &bytes[b..]).unwrap_or_default();
     let mut body_len = body.len();
+    // Where this message ends, if it ends before the bytes do.
+    let mut end = None;
     if let Some(b) = body_start {
+        let length = content_length(&headers).ok().flatten();
         if is_chunked(&headers) && !body.is_empty() {
             let mut decoded = Vec::new();
             let mut d = ChunkedDecoder::new(u64::MAX, usize::MAX);
-            if d.decode(body, &mut decoded).is_ok() {
+            if let Ok(used) = d.decode(body, &mut decoded) {
                 body_len = decoded.len();
+                if d.is_done() {
+                    body = &body[..used];
+                    end = Some(b + used);
+                }
             }
             annotate_chunks(body, b, &mut a.fields, &mut a.error);
-        } else if !body.is_empty() {
+        } else if let Some(n) = length.filter(|&n| n < body.len() as u64) {
+            // Content-Length says where it ends (RFC 9112 §6.3, item 6).
+            body = &body[..n as usize];
+            body_len = body.len();
+            end = Some(b + body.len());
+        } else if length.is_none() && request {
+            // A request with neither has no content (RFC 9112 §6.3, item 7).
+            body = &[];
+            body_len = 0;
+            end = Some(b);
+        }
+        if !is_chunked(&headers) && !body.is_empty() {
             a.fields.push(Field::new(
                 "Content",
                 b,
@@ -1104,6 +1183,7 @@ fn annotate_message(bytes: &[u8], request: bool, a: &mut Annotation) {
         let reason = parts.get(2).map(|p| text(p)).unwrap_or_default();
         format!("{code} {reason} ({body_len} bytes)")
     };
+    end.filter(|&e| e > 0 && e < bytes.len()).unwrap_or(0)
 }
 
 /// Annotates chunks starting at `base`; returns a summary.
@@ -1256,5 +1336,41 @@ mod tests {
         let a = annotate(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
         assert_eq!(a.summary, "200 OK (5 bytes)");
         assert!(a.fields.iter().any(|f| f.name == "Last Chunk"));
+    }
+}
+
+#[cfg(test)]
+mod typed_tests {
+    use super::typed_to_wire as to_wire;
+
+    #[test]
+    fn back_to_back_messages_are_annotated_each_by_its_own_framing() {
+        let two =
+            b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\n\r\n";
+        let a = super::annotate(two);
+        let lines: Vec<_> =
+            a.fields.iter().filter(|f| f.name == "Request Line").map(|f| (f.start, f.value.clone())).collect();
+        assert_eq!(
+            lines,
+            [(0, "GET /a HTTP/1.1".into()), (28, "POST /b HTTP/1.1".into()), (69, "GET /c HTTP/1.1".into())]
+        );
+        assert!(a.fields.iter().any(|f| f.name == "Content" && f.start == 67 && f.len == 2), "{:?}", a.fields);
+        assert_eq!(a.summary, "GET /a HTTP/1.1 (+2 more messages)");
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        let a = super::annotate(resp);
+        let status: Vec<_> = a.fields.iter().filter(|f| f.name == "Status Code").map(|f| f.value.clone()).collect();
+        assert_eq!(status, ["200", "200", "404"]);
+        assert!(a.error.is_none(), "{:?}", a.error);
+    }
+
+    #[test]
+    fn heads_get_crlf_and_bodies_are_sent_as_typed() {
+        assert_eq!(to_wire("GET / HTTP/1.1\nHost: x\n\n"), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(
+            to_wire("POST /echo HTTP/1.1\nContent-Length: 4\n\na\nb\nGET / HTTP/1.1\n\n"),
+            b"POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\na\nb\nGET / HTTP/1.1\r\n\r\n"
+        );
+        assert_eq!(to_wire("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(to_wire("GET /"), b"GET /");
     }
 }

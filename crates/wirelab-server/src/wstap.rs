@@ -167,6 +167,17 @@ impl Echo {
     }
 }
 
+/// Text messages the echo obeys instead of echoing back, because a page's WebSocket API
+/// cannot send a Ping, nor a Close with a code other than 1000 or 3000–4999: `/ping
+/// [payload]` makes the server send a Ping (the browser answers Pong by itself, RFC 6455
+/// §5.5.2), `/close CODE [reason]` makes it start the closing handshake with that code,
+/// `/fragmented N text` makes it send a message in N frames (§5.4). The grammar is the
+/// machine's own command grammar.
+pub fn server_command(text: &str) -> Option<Command> {
+    let cmd: Command = text.strip_prefix('/')?.parse().ok()?;
+    matches!(cmd, Command::Ping(_) | Command::Close(..) | Command::Fragmented(..)).then_some(cmd)
+}
+
 impl Connection for Echo {
     type M = WebSocket;
 
@@ -177,12 +188,15 @@ impl Connection for Echo {
     fn on_event(&mut self, now: Instant, event: Event) -> Step {
         match event {
             Event::Message(m) => {
-                let echo = match m {
-                    Message::Text(s) => Command::Text(s),
+                let reply = match m {
+                    Message::Text(s) => server_command(&s).unwrap_or(Command::Text(s)),
                     Message::Binary(b) => Command::Binary(b),
                 };
-                // Refused only once closing has begun: then there is nothing to echo to.
-                let _ = self.ws.handle_input(now, Input::Command(echo));
+                // Refused once closing has begun (nothing to echo to), or a close code no
+                // endpoint may send (RFC 6455 §7.4.1): then say so instead.
+                if let Err(e) = self.ws.handle_input(now, Input::Command(reply)) {
+                    let _ = self.ws.handle_input(now, Input::Command(Command::Text(format!("refused: {e}"))));
+                }
                 Step::Continue
             }
             Event::CloseTransport => Step::Close,

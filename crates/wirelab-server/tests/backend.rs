@@ -173,6 +173,33 @@ asyncio.run(main())
     server.stop().await;
 }
 
+/// What a page's WebSocket API cannot send, the echo sends on request: `/ping`, `/close
+/// CODE reason`, `/fragmented N text`; a code no endpoint may send is refused in words.
+#[tokio::test]
+async fn the_echo_pings_closes_and_fragments_on_request() {
+    let server = start().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.app)).await.expect("upgrade");
+    ws.send(Message::text("/ping are you there")).await.expect("send");
+    let got = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("in time");
+    assert!(matches!(&got, Some(Ok(Message::Ping(p))) if &p[..] == b"are you there"), "{got:?}");
+    ws.send(Message::text("/fragmented 3 abcdefghi")).await.expect("send");
+    let got = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("in time");
+    assert!(matches!(&got, Some(Ok(Message::Text(t))) if t.as_str() == "abcdefghi"), "reassembled: {got:?}");
+    ws.send(Message::text("/close 1005")).await.expect("send");
+    let got = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("in time");
+    assert!(matches!(&got, Some(Ok(Message::Text(t))) if t.starts_with("refused: ")), "1005 is never sent: {got:?}");
+    ws.send(Message::text("/close 1008 not allowed here")).await.expect("send");
+    let got = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("in time");
+    match got {
+        Some(Ok(Message::Close(Some(f)))) => {
+            assert_eq!(u16::from(f.code), 1008);
+            assert_eq!(f.reason.as_str(), "not allowed here");
+        }
+        other => panic!("expected the server's Close 1008, got {other:?}"),
+    }
+    server.stop().await;
+}
+
 /// The tap reports the very bytes a client sent and got: handshake and frames, masks and all.
 #[tokio::test]
 async fn the_wire_tap_reports_exact_bytes() {

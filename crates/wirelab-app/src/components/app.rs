@@ -6,6 +6,7 @@ use crate::components::export_bar::ExportBar;
 use crate::components::inspector::Inspector;
 use crate::components::ladder::Ladder;
 use crate::components::live_echo::LiveEcho;
+use crate::components::live_http::LiveHttp;
 use crate::components::narration::Narration;
 use crate::model::{Action, Model};
 use gloo::events::{EventListener, EventListenerOptions};
@@ -59,6 +60,7 @@ pub fn app() -> Html {
                         None => html! { <p>{ "No scenarios are built into this app." }</p> },
                     } }
                     <LiveEcho />
+                    <LiveHttp />
                 </main>
             </div>
         </>

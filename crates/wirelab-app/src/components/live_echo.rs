@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{CloseEvent, HtmlInputElement, MessageEvent, WebSocket};
+use web_sys::{BinaryType, CloseEvent, HtmlInputElement, MessageEvent, WebSocket};
 use wirelab_core::Annotation;
 use wirelab_ws::tap::{Direction, TapEvent};
 use yew::prelude::*;
@@ -33,6 +33,21 @@ struct Line {
     rtt_ms: Option<f64>,
 }
 
+/// Close codes a page may put in its own Close frame: 1000, or 3000–4999 (the
+/// WebSocket API refuses the rest). Other valid codes are sent by the server on request.
+fn page_may_close_with(code: u16) -> bool {
+    code == 1000 || (3000..=4999).contains(&code)
+}
+
+/// Bytes as spaced hex, at most `max` of them.
+fn hex_preview(bytes: &[u8], max: usize) -> String {
+    let mut s: Vec<String> = bytes.iter().take(max).map(|b| format!("{b:02x}")).collect();
+    if bytes.len() > max {
+        s.push("…".into());
+    }
+    s.join(" ")
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct Live {
     status: Status,
@@ -49,6 +64,8 @@ enum LiveAction {
     Echo(String, Option<f64>),
     Tap(TapEvent),
     Select(usize),
+    /// A line of our own in the message log.
+    Note(String),
     /// A new connection: forget the last one's tap reports.
     Reset,
 }
@@ -69,6 +86,7 @@ impl Reducible for Live {
                 next.tap.push(TapRow::new(&e));
             }
             LiveAction::Select(i) => next.selected = Some(i),
+            LiveAction::Note(text) => next.log.push(Line { sent: true, text, rtt_ms: None }),
             LiveAction::Reset => {
                 next.tap.clear();
                 next.selected = None;
@@ -208,6 +226,69 @@ pub fn live_echo() -> Html {
         })
     };
 
+    // Sends `what` (text or bytes) if the socket is open; logs it and times the echo.
+    let send_now = {
+        let (live, conn) = (live.clone(), conn.clone());
+        move |payload: Result<String, Vec<u8>>, log: String, expect_echo: bool| {
+            let mut c = conn.borrow_mut();
+            let Some(ws) = c.ws.clone().filter(|ws| ws.ready_state() == WebSocket::OPEN) else { return };
+            let sent = match &payload {
+                Ok(text) => ws.send_with_str(text),
+                Err(bytes) => ws.send_with_u8_array(bytes),
+            };
+            match sent {
+                Ok(()) => {
+                    if expect_echo {
+                        c.pending.push_back(now_ms());
+                    }
+                    live.dispatch(LiveAction::Sent(log));
+                }
+                Err(_) => live.dispatch(LiveAction::Status(Status::Failed("the browser refused to send".into()))),
+            }
+        }
+    };
+    let send_binary = {
+        let (input, send_now) = (input.clone(), send_now.clone());
+        Callback::from(move |_| {
+            let Some(field) = input.cast::<HtmlInputElement>() else { return };
+            let bytes = field.value().into_bytes();
+            let log = format!("binary, {} bytes: {}", bytes.len(), hex_preview(&bytes, 16));
+            send_now(Err(bytes), log, true);
+        })
+    };
+    let ping = {
+        let send_now = send_now.clone();
+        Callback::from(move |_| {
+            send_now(Ok("/ping from the live panel".into()), "/ping (asks the server to send a Ping)".into(), false)
+        })
+    };
+    let close_code = use_node_ref();
+    let close_reason = use_node_ref();
+    let close_with = {
+        let (conn, live, send_now) = (conn.clone(), live.clone(), send_now.clone());
+        let (close_code, close_reason) = (close_code.clone(), close_reason.clone());
+        Callback::from(move |_| {
+            let value = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|f| f.value()).unwrap_or_default();
+            let reason = value(&close_reason);
+            let Ok(code) = value(&close_code).trim().parse::<u16>() else {
+                return live.dispatch(LiveAction::Note("a close code is a number, 1000 to 4999".into()));
+            };
+            if page_may_close_with(code) {
+                if let Some(ws) = &conn.borrow().ws {
+                    let _ = ws.close_with_code_and_reason(code, &reason);
+                }
+                live.dispatch(LiveAction::Note(format!("this page sent Close {code}")));
+            } else {
+                // RFC 6455 §7.4: the server may send 1001–1011 and the like; the page may not.
+                send_now(
+                    Ok(format!("/close {code} {reason}")),
+                    format!("/close {code} (a page may not send {code}: asking the server to)"),
+                    false,
+                );
+            }
+        })
+    };
+
     let status_text = match &live.status {
         Status::Disconnected => "not connected".to_string(),
         Status::Connecting => "connecting…".to_string(),
@@ -228,8 +309,21 @@ pub fn live_echo() -> Html {
             </div>
             <form class="live-send" onsubmit={send}>
                 <input ref={input} type="text" value="hello, wirelab" aria-label="Message to send" data-testid="ws-input" />
-                <button type="submit" data-testid="ws-send" disabled={!open_now}>{ "Send" }</button>
+                <button type="submit" data-testid="ws-send" disabled={!open_now}>{ "Send text" }</button>
+                <button type="button" data-testid="ws-send-binary" onclick={send_binary} disabled={!open_now}
+                        title="The same characters as bytes, in a Binary frame (opcode 0x2)">{ "Send binary" }</button>
+                <button type="button" data-testid="ws-ping" onclick={ping} disabled={!open_now}
+                        title="A page cannot send a Ping: this asks the server to send one, and your browser answers Pong by itself">{ "Ping" }</button>
             </form>
+            <div class="live-close">
+                <label>{ "Close code " }
+                    <input ref={close_code} type="number" min="1000" max="4999" value="1000" data-testid="ws-close-code"
+                           aria-describedby="close-help" />
+                </label>
+                <label>{ "reason " }<input ref={close_reason} type="text" value="bye" maxlength="120" data-testid="ws-close-reason" /></label>
+                <button type="button" data-testid="ws-close" onclick={close_with} disabled={!open_now}>{ "Close" }</button>
+                <span id="close-help" class="muted">{ "1000 or 3000–4999: this page closes. 1001–1014: the server closes (a page may not send them, RFC 6455 §7.4)." }</span>
+            </div>
             <ol class="ws-log" data-testid="ws-log">
                 { for live.log.iter().map(|l| html! {
                     <li class={if l.sent { "sent" } else { "echo" }}>
@@ -242,6 +336,10 @@ pub fn live_echo() -> Html {
             <h3 id="tap-title">{ "Wire tap: the bytes your browser sent and got" }</h3>
             if live.tap.is_empty() {
                 <p class="muted">{ "Connect to see this page's own opening handshake and frames, as the server read and wrote them." }</p>
+            }
+            if !live.tap.is_empty() {
+                <TapLadder rows={live.tap.clone()} selected={live.selected}
+                           on_select={ let live = live.clone(); Callback::from(move |i| live.dispatch(LiveAction::Select(i))) } />
             }
             <ol class="tap-log" aria-labelledby="tap-title" data-testid="tap-log">
                 { for live.tap.iter().enumerate().map(|(i, row)| {
@@ -321,6 +419,7 @@ fn open(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>, tap: Option<&st
         }
     };
     live.dispatch(LiveAction::Status(Status::Connecting));
+    ws.set_binary_type(BinaryType::Arraybuffer);
 
     let on_open = {
         let live = live.clone();
@@ -332,7 +431,14 @@ fn open(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>, tap: Option<&st
             let Some(e) = e.dyn_ref::<MessageEvent>() else {
                 return;
             };
-            let text = e.data().as_string().unwrap_or_else(|| "(binary)".to_string());
+            let data = e.data();
+            let text = match data.as_string() {
+                Some(text) => text,
+                None => {
+                    let bytes = js_sys::Uint8Array::new(&data).to_vec();
+                    format!("binary, {} bytes: {}", bytes.len(), hex_preview(&bytes, 16))
+                }
+            };
             let rtt = conn.borrow_mut().pending.pop_front().map(|t| now_ms() - t);
             live.dispatch(LiveAction::Echo(text, rtt));
         })
@@ -363,4 +469,58 @@ fn open(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>, tap: Option<&st
     c.ws = Some(ws);
     c.pending.clear();
     c._callbacks = vec![on_open, on_message, on_close, on_error];
+}
+
+#[derive(Properties, PartialEq)]
+struct TapLadderProps {
+    rows: Vec<TapRow>,
+    selected: Option<usize>,
+    on_select: Callback<usize>,
+}
+
+/// The tapped connection as a ladder: this browser on the left, the server on the right,
+/// one arrow per report in the order the server saw them (times are the server's).
+#[component(TapLadder)]
+fn tap_ladder(props: &TapLadderProps) -> Html {
+    const W: f64 = 640.0;
+    const ROW: f64 = 26.0;
+    const TOP: f64 = 34.0;
+    let (left, right) = (150.0, W - 150.0);
+    let height = TOP + ROW * props.rows.len() as f64 + 12.0;
+    html! {
+        <svg class="tap-ladder" data-testid="tap-ladder" viewBox={format!("0 0 {W} {height}")}
+             width={W.to_string()} height={height.to_string()} role="img"
+             aria-label="Ladder diagram of this page's WebSocket connection as the server saw it">
+            <defs>
+                <marker id="tap-arrowhead" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                    <path d="M 0 0 L 10 5 L 0 10 z" />
+                </marker>
+            </defs>
+            <text class="lane-label" x={left.to_string()} y="16" text-anchor="middle">{ "this browser" }</text>
+            <text class="lane-label" x={right.to_string()} y="16" text-anchor="middle">{ "wirelab server" }</text>
+            <line class="lane" x1={left.to_string()} y1="24" x2={left.to_string()} y2={height.to_string()} />
+            <line class="lane" x1={right.to_string()} y1="24" x2={right.to_string()} y2={height.to_string()} />
+            { for props.rows.iter().enumerate().map(|(i, row)| {
+                let y = TOP + ROW * i as f64 + ROW / 2.0;
+                let on = props.selected == Some(i);
+                let select = { let cb = props.on_select.clone(); Callback::from(move |_| cb.emit(i)) };
+                let (x1, x2) = if row.inbound { (left, right) } else { (right, left) };
+                let label: String = row.text.chars().take(52).collect();
+                html! {
+                    <g class={classes!("tap-arrow", on.then_some("selected"))} onclick={select} data-testid="tap-arrow">
+                        <title>{ &row.text }</title>
+                        <text class="time" x="4" y={(y + 4.0).to_string()}>{ format!("{:.1} ms", row.at_ms) }</text>
+                        if row.arrow == "·" {
+                            <text class="event" x={right.to_string()} y={(y + 4.0).to_string()} text-anchor="middle">{ "✕ TCP closed" }</text>
+                        } else {
+                            <line class="frame" x1={x1.to_string()} y1={y.to_string()} x2={x2.to_string()} y2={y.to_string()}
+                                  marker-end="url(#tap-arrowhead)" />
+                            <text class="frame-label" x={((left + right) / 2.0).to_string()} y={(y - 4.0).to_string()}
+                                  text-anchor="middle">{ label }</text>
+                        }
+                    </g>
+                }
+            }) }
+        </svg>
+    }
 }

@@ -7,4 +7,5 @@ pub mod export_bar;
 pub mod inspector;
 pub mod ladder;
 pub mod live_echo;
+pub mod live_http;
 pub mod narration;
