@@ -271,21 +271,7 @@ where
     fn pump(&mut self, now: Instant) -> Result<(), StackError<U::Error>> {
         let mut first = None;
         loop {
-            let mut moved = false;
-            loop {
-                match self.tcp.poll_output(now) {
-                    Output::Idle { wake_at } => {
-                        self.tcp_wake = wake_at;
-                        break;
-                    }
-                    o => {
-                        moved = true;
-                        if let Err(e) = self.on_tcp_output(now, o) {
-                            first.get_or_insert(e);
-                        }
-                    }
-                }
-            }
+            let mut moved = self.drain_tcp(now, &mut first);
             loop {
                 match self.app.poll_output(now) {
                     Output::Idle { wake_at } => {
@@ -297,6 +283,9 @@ where
                         if let Err(e) = self.on_app_output(now, o) {
                             first.get_or_insert(e);
                         }
+                        // What the application's output made TCP send goes out before the
+                        // application's next output: its 101 before its OPEN.
+                        self.drain_tcp(now, &mut first);
                     }
                 }
             }
@@ -306,6 +295,25 @@ where
         }
         self.forget_acknowledged();
         first.map_or(Ok(()), Err)
+    }
+
+    /// Takes TCP's outputs until it is idle; true if there were any.
+    fn drain_tcp(&mut self, now: Instant, first: &mut Option<StackError<U::Error>>) -> bool {
+        let mut moved = false;
+        loop {
+            match self.tcp.poll_output(now) {
+                Output::Idle { wake_at } => {
+                    self.tcp_wake = wake_at;
+                    return moved;
+                }
+                o => {
+                    moved = true;
+                    if let Err(e) = self.on_tcp_output(now, o) {
+                        first.get_or_insert(e);
+                    }
+                }
+            }
+        }
     }
 
     fn on_tcp_output(&mut self, now: Instant, o: Output<TcpState, TcpEvent>) -> Result<(), StackError<U::Error>> {
@@ -467,10 +475,12 @@ where
 }
 
 /// The summary an application's annotation gives, with its protocol named unless it
-/// already is: `WebSocket Text "hi" (masked, 2 bytes)`, `GET / HTTP/1.1`.
+/// already is (outside any quoted payload): `WebSocket Text "hi" (masked, 2 bytes)`,
+/// `GET / HTTP/1.1`, `HTTP/1.1 200 OK (13 bytes)`.
 fn app_summary(a: &Annotation, protocol: &str) -> String {
     let name = if a.protocol.is_empty() { protocol } else { a.protocol.as_str() };
-    if a.summary.contains(name) { a.summary.clone() } else { format!("{name} {}", a.summary) }
+    let unquoted = a.summary.split('"').next().unwrap_or_default();
+    if unquoted.contains(name) { a.summary.clone() } else { format!("{name} {}", a.summary) }
 }
 
 /// TCP's annotation of a segment, with its payload explained by the application: one
@@ -556,8 +566,9 @@ fn layered_annotation<U: StreamApp>(bytes: &[u8], seg: &Segment, pieces: &[Piece
         [one, rest @ ..] => format!("{one} + {} more", rest.len()),
         [] => String::new(),
     };
+    // The frame is a TCP segment: `protocol` stays "TCP" (what exports and tools go by);
+    // the summary and the fields say what it carries.
     a.summary = format!("{app} · {}", a.summary);
-    a.protocol = format!("{} over TCP", U::PROTOCOL);
     if let Some(e) = errors.first() {
         a.error = Some(format!("{}: {e}", U::PROTOCOL));
     }

@@ -340,7 +340,8 @@ fn a_message_split_across_segments_is_named_in_each() {
     );
     for f in &data {
         let a = &f.annotation;
-        assert_eq!(a.protocol, "LINES over TCP");
+        assert_eq!(a.protocol, "TCP", "the frame is a TCP segment: exports go by this");
+        assert_eq!(a.fields.iter().find(|x| x.name == "LINES").map(|x| x.depth), Some(0));
         assert_eq!(a.error, None, "the whole line is fine: {:?}", a.error);
         // Every byte is explained; every field lies inside the segment.
         for i in 0..f.bytes.len() {
