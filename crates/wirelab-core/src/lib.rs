@@ -11,12 +11,17 @@ pub mod export;
 pub mod machine;
 pub mod rng;
 pub mod sim;
+pub mod stream;
 pub mod time;
 pub mod trace;
 
 pub use annotate::{Annotation, Field};
-pub use machine::{DynMachine, Input, Machine, Metric, Output, RfcRef, Transition, Transmit, UnknownCommand};
+pub use machine::{
+    DynMachine, Input, LAYER_SEPARATOR, Layers, Machine, Metric, Output, RfcRef, Transition, Transmit, UnknownCommand,
+    enters_state,
+};
 pub use rng::SeededRng;
 pub use sim::{LinkConfig, NodeId, Sim, SimError};
+pub use stream::StreamApp;
 pub use time::Instant;
 pub use trace::{Frame, Trace, TraceEvent, TraceKind};

@@ -131,6 +131,53 @@ pub trait Machine: Clone {
 
     /// Names every field of a frame this protocol puts on the wire, with its byte range.
     fn annotate(bytes: &[u8]) -> Annotation;
+
+    /// Names every field of a frame this very machine has just transmitted. The bytes
+    /// alone do not always say what they are: a layered machine (an application over TCP)
+    /// knows where each application message starts in its stream, so it can explain a
+    /// segment that carries the middle of one. The simulator calls this for every
+    /// [`Output::Transmit`] right after pulling it. By default, [`Machine::annotate`].
+    fn annotate_sent(&self, bytes: &[u8]) -> Annotation {
+        Self::annotate(bytes)
+    }
+}
+
+/// What separates the layers' names in the state of a layered machine: `OPEN · ESTABLISHED`.
+pub const LAYER_SEPARATOR: &str = " · ";
+
+/// The state of a machine stacked on another (an application over TCP): both layers'
+/// states, printed upper first, joined by [`LAYER_SEPARATOR`]: `OPEN · ESTABLISHED`.
+///
+/// A simulator trigger waiting for one layer's state (`ESTABLISHED`) fires when that
+/// layer enters it, whatever the other layer does: see [`enters_state`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Layers<U, L> {
+    pub upper: U,
+    pub lower: L,
+}
+
+impl<U: Display, L: Display> Display for Layers<U, L> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}{LAYER_SEPARATOR}{}", self.upper, self.lower)
+    }
+}
+
+/// Whether a machine moving from state `from` to state `to` (as printed) enters `state`:
+/// - `to` is `state`, the whole name (`ESTABLISHED`, or `OPEN · ESTABLISHED`); or
+/// - the machine is layered ([`Layers`]) and one layer moves into `state`: the layer
+///   names at the same position differ, and the new one is `state`. So `ESTABLISHED`
+///   matches `CONNECTING · SYN-SENT` → `CONNECTING · ESTABLISHED`, but not the later
+///   `CONNECTING · ESTABLISHED` → `OPEN · ESTABLISHED`, which TCP did not enter. A name
+///   two layers share (`CLOSED`) matches whichever layer enters it first.
+pub fn enters_state(from: &str, to: &str, state: &str) -> bool {
+    if to == state {
+        return true;
+    }
+    if !to.contains(LAYER_SEPARATOR) {
+        return false;
+    }
+    let (from, to) = (from.split(LAYER_SEPARATOR), to.split(LAYER_SEPARATOR));
+    from.clone().count() == to.clone().count() && to.zip(from).any(|(t, f)| t == state && t != f)
 }
 
 /// Any [`Machine`], with states, commands and events as text: what the simulator and
@@ -143,6 +190,7 @@ pub trait DynMachine: Debug {
     fn handle_command(&mut self, now: Instant, line: &str) -> Result<(), String>;
     fn poll_output_dyn(&mut self, now: Instant) -> Output<String, String>;
     fn suggested_command_lines(&self) -> Vec<String>;
+    /// Annotates a frame this machine has just transmitted ([`Machine::annotate_sent`]).
     fn annotate_dyn(&self, bytes: &[u8]) -> Annotation;
     fn clone_box(&self) -> Box<dyn DynMachine>;
 }
@@ -188,7 +236,7 @@ where
     }
 
     fn annotate_dyn(&self, bytes: &[u8]) -> Annotation {
-        M::annotate(bytes)
+        self.annotate_sent(bytes)
     }
 
     fn clone_box(&self) -> Box<dyn DynMachine> {
@@ -199,5 +247,46 @@ where
 impl Clone for Box<dyn DynMachine> {
     fn clone(&self) -> Self {
         self.clone_box()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct S(&'static str);
+    impl Display for S {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    #[test]
+    fn layers_print_upper_first() {
+        let l = Layers { upper: S("OPEN"), lower: S("ESTABLISHED") };
+        assert_eq!(l.to_string(), "OPEN · ESTABLISHED");
+        let nested = Layers { upper: S("TRANSACTION"), lower: l };
+        assert_eq!(nested.to_string(), "TRANSACTION · OPEN · ESTABLISHED");
+    }
+
+    #[test]
+    fn a_trigger_matches_the_whole_name_or_the_layer_that_entered_it() {
+        // Single-layer machines: the name, exactly, as before.
+        assert!(enters_state("SYN-SENT", "ESTABLISHED", "ESTABLISHED"));
+        assert!(!enters_state("SYN-SENT", "ESTABLISHED", "ESTAB"));
+        // Layered: the layer that moved.
+        assert!(enters_state("CONNECTING · SYN-SENT", "CONNECTING · ESTABLISHED", "ESTABLISHED"));
+        assert!(enters_state("CONNECTING · ESTABLISHED", "OPEN · ESTABLISHED", "OPEN"));
+        assert!(enters_state("CONNECTING · ESTABLISHED", "OPEN · ESTABLISHED", "OPEN · ESTABLISHED"));
+        // Not a layer that stayed where it was.
+        assert!(!enters_state("CONNECTING · ESTABLISHED", "OPEN · ESTABLISHED", "ESTABLISHED"));
+        assert!(!enters_state("OPEN · SYN-SENT", "OPEN · ESTABLISHED", "OPEN"));
+        // A name two layers share: whichever enters it.
+        assert!(enters_state("OPEN · ESTABLISHED", "CLOSED · ESTABLISHED", "CLOSED"));
+        assert!(enters_state("CLOSED · LAST-ACK", "CLOSED · CLOSED", "CLOSED"));
+        assert!(!enters_state("CLOSED · LAST-ACK", "CLOSED · CLOSED", "LAST-ACK"));
+        // Part of a layer's name is no match.
+        assert!(!enters_state("A · B", "A · FIN-WAIT-1", "FIN"));
     }
 }

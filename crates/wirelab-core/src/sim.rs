@@ -5,7 +5,7 @@
 //! outputs become deliveries, losses and trace events. Same seed, same faults: the same
 //! trace, bit for bit.
 
-use crate::machine::{DynMachine, Output};
+use crate::machine::{DynMachine, Output, enters_state};
 use crate::rng::SeededRng;
 use crate::time::Instant;
 use crate::trace::{Frame, NodeInfo, Trace, TraceEvent, TraceKind};
@@ -185,6 +185,10 @@ impl Sim {
     /// Gives `node` the command `line`, `delay` after it first enters `state` (printed as
     /// the machine prints it: `ESTABLISHED`). Scripts written this way stay meaningful when
     /// faults change the timing.
+    ///
+    /// For a layered machine, whose state reads `OPEN · ESTABLISHED`, `state` may be the
+    /// whole name or one layer's (`OPEN`, `ESTABLISHED`): the trigger fires when that
+    /// layer enters it ([`enters_state`](crate::enters_state)).
     pub fn command_on_state(&mut self, node: NodeId, state: &str, delay: Duration, line: &str) -> Result<(), SimError> {
         if node >= self.nodes.len() {
             return Err(SimError::NoSuchNode(node));
@@ -332,7 +336,9 @@ impl Sim {
                     self.launch(sent_seq, node, to_node);
                 }
                 Output::Transition(t) => {
-                    while let Some(i) = self.triggers.iter().position(|tr| tr.node == node && tr.state == t.to) {
+                    while let Some(i) =
+                        self.triggers.iter().position(|tr| tr.node == node && enters_state(&t.from, &t.to, &tr.state))
+                    {
                         let tr = self.triggers.remove(i);
                         self.schedule(now + tr.delay, node, tr.line);
                     }

@@ -17,7 +17,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use wirelab_core::{Annotation, Input, Instant, Machine, Output, RfcRef, Transition, Transmit, UnknownCommand};
+use wirelab_core::{
+    Annotation, Input, Instant, Machine, Output, RfcRef, StreamApp, Transition, Transmit, UnknownCommand,
+};
 
 /// Where the client is on its connection. RFC 9112 names no states; these follow the
 /// exchange: a request goes out, its response's head comes back, then its content.
@@ -482,6 +484,21 @@ impl Machine for HttpClient {
 
     fn annotate(bytes: &[u8]) -> Annotation {
         wire::annotate(bytes)
+    }
+}
+
+/// The client over a byte stream: the server's FIN is `eof` (it completes a response read
+/// until close, RFC 9112 §6.3 rule 8), and [`ClientEvent::CloseConnection`] closes the
+/// stream (RFC 9112 §9.6).
+impl StreamApp for HttpClient {
+    const PROTOCOL: &'static str = "HTTP";
+
+    fn on_peer_closed(&mut self, now: Instant) -> Result<(), HttpError> {
+        self.peer_closed(now)
+    }
+
+    fn wants_transport_close(event: &ClientEvent) -> bool {
+        matches!(event, ClientEvent::CloseConnection)
     }
 }
 

@@ -17,7 +17,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use wirelab_core::{Annotation, Input, Instant, Machine, Output, RfcRef, Transition, Transmit, UnknownCommand};
+use wirelab_core::{
+    Annotation, Input, Instant, Machine, Output, RfcRef, StreamApp, Transition, Transmit, UnknownCommand,
+};
 
 /// Where the server is on its connection. RFC 9112 names no states; these follow the
 /// parts of a message (RFC 9112 §2.1: start-line and header section, then the message
@@ -61,6 +63,12 @@ pub enum Route {
     Headers { path: String },
     /// GET and HEAD on `<prefix><code>`: answers status `code` (200–599).
     Status { prefix: String },
+    /// GET and HEAD on `<path>?since=<n>`: a resource that grows over time, like a chat
+    /// log or a news feed, for teaching polling. `entries` are published at their
+    /// instants, in order; the answer lists those from index `n` on that are published by
+    /// the time the request is served, one per line as `#<index> <text>` (text/plain),
+    /// and is empty when there are none yet. Without `since`, from index 0.
+    Feed { path: String, entries: Vec<(Instant, String)> },
 }
 
 const GET_HEAD: &[&str] = &["GET", "HEAD", "OPTIONS"];
@@ -77,6 +85,7 @@ impl Route {
             Route::Static { path: p, .. }
             | Route::Echo { path: p }
             | Route::Chunked { path: p, .. }
+            | Route::Feed { path: p, .. }
             | Route::Headers { path: p } => p == path,
             Route::Status { prefix } => path.strip_prefix(prefix.as_str()).and_then(status_code).is_some(),
         }
@@ -327,13 +336,13 @@ impl HttpServer {
     }
 
     /// Answers every complete request in the buffer, in order.
-    fn process(&mut self) {
+    fn process(&mut self, now: Instant) {
         loop {
             match self.parser.next_request() {
                 Ok(Some(req)) => {
                     self.advance_to(if req.body.is_empty() { ParserPhase::Head } else { ParserPhase::Body });
                     self.continue_sent = false;
-                    if !self.serve(&req) {
+                    if !self.serve(&req, now) {
                         return;
                     }
                 }
@@ -409,13 +418,13 @@ impl HttpServer {
     }
 
     /// Serves one request; false if the connection closes after it.
-    fn serve(&mut self, req: &Request) -> bool {
+    fn serve(&mut self, req: &Request, now: Instant) -> bool {
         self.out.push_back(Output::Event(ServerEvent::RequestReceived(req.summary())));
         // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 closes unless
         // "keep-alive".
         let persist = !has_connection_option(&req.headers, "close")
             && (req.version == Version::Http11 || has_connection_option(&req.headers, "keep-alive"));
-        let mut reply = self.route(req);
+        let mut reply = self.route(req, now);
         if req.version == Version::Http10 {
             // RFC 9112 §6.1: "A server MUST NOT send a response containing
             // Transfer-Encoding unless the corresponding request indicates HTTP/1.1".
@@ -444,7 +453,7 @@ impl HttpServer {
         }
     }
 
-    fn route(&self, req: &Request) -> Reply {
+    fn route(&self, req: &Request, now: Instant) -> Reply {
         let method = req.method.as_str();
         if !RECOGNIZED.contains(&method) {
             // RFC 9110 §9.1: "An origin server that receives a request method that is
@@ -549,6 +558,20 @@ impl HttpServer {
                 r.headers.push(("Content-Type".into(), b"text/plain; charset=utf-8".to_vec()));
                 r
             }
+            Route::Feed { entries, .. } => {
+                let since = query_param(&req.target, "since").and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+                let mut body = String::new();
+                let mut listed = 0;
+                for (i, (_, text)) in entries.iter().enumerate().skip(since).take_while(|(_, (at, _))| *at <= now) {
+                    body.push_str(&format!("#{i} {text}\n"));
+                    listed += 1;
+                }
+                let why = match listed {
+                    0 => format!("200: nothing new since entry {since}: an empty list"),
+                    n => format!("200: {n} new entr{} since entry {since}", if n == 1 { "y" } else { "ies" }),
+                };
+                Reply::text(200, body, why, RfcRef::new(9110, "9.3.1"))
+            }
             Route::Status { prefix } => {
                 let code = path.strip_prefix(prefix.as_str()).and_then(status_code).unwrap_or(200);
                 let why = format!("{code}: the status the path asks for");
@@ -628,6 +651,12 @@ impl HttpServer {
     }
 }
 
+/// The value of `name` in the query of a request target (`/chat?since=3` → `3`).
+fn query_param<'a>(target: &'a str, name: &str) -> Option<&'a str> {
+    let query = target.split_once('?')?.1.split('#').next()?;
+    query.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+}
+
 /// The path of an origin-form (`/a?b`) or absolute-form (`http://h/a?b`) target
 /// (RFC 9112 §3.2.1, §3.2.2: "A server MUST accept the absolute-form in requests").
 fn origin_path(target: &str) -> Option<&str> {
@@ -657,7 +686,7 @@ impl Machine for HttpServer {
         self.state
     }
 
-    fn handle_input(&mut self, _now: Instant, input: Input<'_, ServerCommand>) -> Result<(), HttpError> {
+    fn handle_input(&mut self, now: Instant, input: Input<'_, ServerCommand>) -> Result<(), HttpError> {
         if self.state == ServerState::Closed {
             return match input {
                 Input::Timeout | Input::Command(ServerCommand::Eof | ServerCommand::Close) => Ok(()),
@@ -668,7 +697,7 @@ impl Machine for HttpServer {
             Input::Receive { from, bytes } => {
                 self.peer = Some(from);
                 self.parser.push(bytes);
-                self.process();
+                self.process(now);
                 Ok(())
             }
             Input::Command(ServerCommand::Eof) => {
@@ -700,9 +729,31 @@ impl Machine for HttpServer {
     }
 }
 
+/// The server over a byte stream: the client's FIN is `eof`, and
+/// [`ServerEvent::CloseConnection`] closes the stream (RFC 9112 §9.6).
+impl StreamApp for HttpServer {
+    const PROTOCOL: &'static str = "HTTP";
+
+    fn on_peer_closed(&mut self, now: Instant) -> Result<(), HttpError> {
+        self.peer_closed(now)
+    }
+
+    fn wants_transport_close(event: &ServerEvent) -> bool {
+        matches!(event, ServerEvent::CloseConnection)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_params() {
+        assert_eq!(query_param("/chat?since=3", "since"), Some("3"));
+        assert_eq!(query_param("/chat?a=1&since=12#x", "since"), Some("12"));
+        assert_eq!(query_param("/chat?sinceX=1", "since"), None);
+        assert_eq!(query_param("/chat", "since"), None);
+    }
 
     #[test]
     fn origin_paths() {

@@ -332,3 +332,27 @@ fn test_every_transmit_of_a_session_annotates_without_error() {
         }
     }
 }
+
+/// `Route::Feed`: what a request gets depends on when it is served and on `since`.
+#[test]
+fn test_idle_feed_lists_what_is_published_since() {
+    let mut server = ServerConfig::new(SERVER);
+    let entries = vec![
+        (Instant::from_millis(0), "first".to_string()),
+        (Instant::from_millis(5), "second".to_string()),
+        (Instant::from_millis(50), "third".to_string()),
+    ];
+    server.site.routes.push(Route::Feed { path: "/chat".into(), entries });
+    let mut p = Pair::with(ClientConfig::new(CLIENT, SERVER, "example.com"), server);
+    // Served at 1 ms: only the first entry is out.
+    p.command("GET /chat?since=0");
+    p.now = Instant::from_millis(10);
+    p.command("GET /chat?since=1");
+    p.command("GET /chat?since=2");
+    p.now = Instant::from_millis(60);
+    p.command("GET /chat?since=2");
+    p.command("GET /chat");
+    let bodies: Vec<String> = p.responses().iter().map(|(_, b)| String::from_utf8_lossy(b).into_owned()).collect();
+    assert_eq!(bodies, ["#0 first\n", "#1 second\n", "", "#2 third\n", "#0 first\n#1 second\n#2 third\n"]);
+    assert!(p.responses().iter().all(|(s, _)| *s == 200));
+}

@@ -12,8 +12,10 @@ use wirelab_core::{Instant, LinkConfig, NodeId, Sim, SimError, Trace};
 use wirelab_tcp::{Config as TcpConfig, ReadMode, Tcp};
 use wirelab_udp::{Config as UdpConfig, Udp};
 
+pub mod apps;
 pub mod compare;
 pub mod models;
+pub mod web;
 
 /// The seed's topics, used to group scenarios on the landing page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -148,6 +150,24 @@ pub const CATALOGUE: &[ScenarioInfo] = &[
         topic: Topic::Transport,
         summary: "The same 20 numbered messages, once over a TCP connection and once as UDP datagrams, across one link that loses 15% of frames and reorders some. TCP delivers all of them, in order, later; UDP delivers what survives, as it comes.",
     },
+    ScenarioInfo {
+        id: "http-request",
+        title: "HTTP/1.1 over TCP: two requests on one connection, then Connection: close",
+        topic: Topic::Transport,
+        summary: "A client opens TCP to our teaching server, GETs /hello.txt (Content-Length) and /chunked (chunked transfer coding) on the same persistent connection, then asks for / with Connection: close; both sides close TCP (RFC 9112 §6, §9).",
+    },
+    ScenarioInfo {
+        id: "websocket-stepped",
+        title: "WebSocket over TCP, step by step",
+        topic: Topic::WebSocket,
+        summary: "A browser-like client opens TCP, upgrades it with Sec-WebSocket-Key and gets 101 with Sec-WebSocket-Accept (RFC 6455 §4), sends a masked Text frame, a Binary frame, a Ping and a message in three fragments to an echo server, then closes with 1000; the server closes TCP first (§7.1.1).",
+    },
+    ScenarioInfo {
+        id: "http-polling-vs-websocket",
+        title: "HTTP polling vs WebSocket push for a chat",
+        topic: Topic::WebSocket,
+        summary: "Ten chat messages written in bursts over five seconds reach one client that polls over HTTP every half second and another that holds a WebSocket open. Polling asks again and again, often for nothing, and learns of each message up to half a second late; the push arrives one link delay after it is written.",
+    },
 ];
 
 /// The network a scenario starts with, before anyone changes it. `tcp-vs-udp` is lossy
@@ -172,6 +192,9 @@ pub fn defaults(id: &str) -> Params {
             drops: Vec::new(),
             delays: Vec::new(),
         },
+        // One clean link with 10 ms each way: the steps of the protocols, and the
+        // latencies the comparison shows, are plain to read. Loss is one slider away.
+        "websocket-stepped" | "http-request" | "http-polling-vs-websocket" => Params::default(),
         _ => Params::default(),
     }
 }
@@ -204,6 +227,9 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
         "tcp-flow-control" => tcp_flow_control(params)?,
         "tcp-close-simultaneous" => tcp_close_simultaneous(params)?,
         "tcp-reset" => tcp_reset(params)?,
+        "websocket-stepped" => web::websocket_stepped(params)?,
+        "http-request" => web::http_request(params)?,
+        "http-polling-vs-websocket" => web::polling_vs_websocket(params)?,
         _ => return Err(ScenarioError::UnknownScenario(id.to_string())),
     };
     sim.run(MAX_EVENTS)?;

@@ -1,10 +1,10 @@
-//! The simulator and the `tcp-handshake` scenario as Wasm in headless Chromium: the run
-//! the app shows must be the run the native tests check, bit for bit.
+//! The simulator and the scenarios as Wasm in headless Chromium: the run the app shows
+//! must be the run the native tests check, bit for bit.
 #![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use wirelab_core::{LinkConfig, TraceKind};
-use wirelab_scenarios::{Params, run};
+use wirelab_scenarios::{Params, compare, defaults, run};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -15,6 +15,24 @@ const LADDER: &str = include_str!("snapshots/tcp_handshake.ladder");
 fn the_browser_run_equals_the_native_snapshot() {
     let trace = run("tcp-handshake", &Params::default()).expect("runs");
     assert_eq!(trace.ascii_ladder(), LADDER);
+}
+
+/// WebSocket and HTTP over our TCP, layered: the same ladders as natively.
+#[wasm_bindgen_test]
+fn the_layered_runs_equal_the_native_snapshots() {
+    let ws = run("websocket-stepped", &Params::default()).expect("runs");
+    assert_eq!(ws.ascii_ladder(), include_str!("snapshots/websocket_stepped.ladder"));
+    let http = run("http-request", &Params::default()).expect("runs");
+    assert_eq!(http.ascii_ladder(), include_str!("snapshots/http_request.ladder"));
+}
+
+#[wasm_bindgen_test]
+fn polling_vs_websocket_gives_the_same_table_in_the_browser() {
+    let trace = run("http-polling-vs-websocket", &defaults("http-polling-vs-websocket")).expect("runs");
+    let t = compare::polling_vs_websocket(&trace).expect("a table");
+    assert_eq!((t.polling.delivered, t.websocket.delivered), (10, 10));
+    assert_eq!((t.polling.requests, t.websocket.requests), (10, 1));
+    assert!(t.websocket.mean_latency() < t.polling.mean_latency());
 }
 
 #[wasm_bindgen_test]

@@ -10,8 +10,10 @@ pub mod error;
 pub mod machine;
 pub mod rtt;
 pub mod seq;
+pub mod stack;
 pub mod wire;
 
 pub use error::{TcpError, UsageError, WireError};
 pub use machine::{Command, Config, Event, ReadMode, Tcp, TcpState};
+pub use stack::{OverTcp, StackCommand, StackError, StackEvent, StackState};
 pub use wire::{Flags, Segment, TcpOption};

@@ -14,7 +14,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 use wirelab_core::{
-    Annotation, Input, Instant, Machine, Output, RfcRef, SeededRng, Transition, Transmit, UnknownCommand,
+    Annotation, Input, Instant, Machine, Output, RfcRef, SeededRng, StreamApp, Transition, Transmit, UnknownCommand,
 };
 
 const fn rfc(section: &'static str) -> Option<RfcRef> {
@@ -425,6 +425,8 @@ pub struct WebSocket {
     protocol: Option<String>,
     /// Sticky: the rule the peer broke, once it has.
     error: Option<WsError>,
+    /// [`Event::CloseTransport`] went out: it is said once.
+    transport_close_requested: bool,
     out: VecDeque<Output<WsState, Event>>,
 }
 
@@ -443,6 +445,7 @@ impl WebSocket {
             partial: None,
             protocol: None,
             error: None,
+            transport_close_requested: false,
             out: VecDeque::new(),
         }
     }
@@ -495,6 +498,41 @@ impl WebSocket {
 
     fn event(&mut self, e: Event) {
         self.out.push_back(Output::Event(e));
+    }
+
+    /// Asks the transport to close the TCP connection, once.
+    fn close_transport(&mut self) {
+        if !std::mem::replace(&mut self.transport_close_requested, true) {
+            self.event(Event::CloseTransport);
+        }
+    }
+
+    /// The peer closed its side of the TCP connection (its FIN arrived).
+    ///
+    /// After the closing handshake that is how it should end: §7.1.1 "the underlying TCP
+    /// connection, in most normal cases, SHOULD be closed first by the server", and the
+    /// client closes its side in turn ([`Event::CloseTransport`]). Before it, the
+    /// connection is lost: §7.1.5 "If _The WebSocket Connection is Closed_ and no Close
+    /// control frame was received by the endpoint (such as could occur if the underlying
+    /// transport connection is lost), _The WebSocket Connection Close Code_ is considered
+    /// to be 1006", and it was not clean (§7.1.4).
+    pub fn peer_closed(&mut self, now: Instant) {
+        self.connection_lost(now);
+        self.close_transport();
+    }
+
+    /// The TCP connection is gone (reset, timed out, or closed): if the WebSocket
+    /// connection was not closed yet, it is now, uncleanly, with 1006 (§7.1.5).
+    pub fn connection_lost(&mut self, _now: Instant) {
+        if self.state == State::Closed {
+            return;
+        }
+        let cause = match self.state {
+            State::Open | State::Closing { .. } => "the TCP connection closed before the closing handshake completed",
+            _ => "the TCP connection closed during the opening handshake",
+        };
+        self.set_state(State::Closed, cause, rfc("7.1.5"));
+        self.event(Event::Closed { code: CloseCode::ABNORMAL_CLOSURE, reason: String::new(), clean: false });
     }
 
     /// Sends one frame: RFC 6455 §5.3 "The masking key is a 32-bit value chosen at random
@@ -710,7 +748,7 @@ impl WebSocket {
         }
         self.set_state(State::Closed, format!("opening handshake failed: {e}"), Some(e.rfc()));
         self.event(Event::Failed { code: None, why: e.to_string() });
-        self.event(Event::CloseTransport);
+        self.close_transport();
         let err = WsError::Handshake(e);
         self.error = Some(err.clone());
         Err(err)
@@ -737,7 +775,7 @@ impl WebSocket {
         };
         self.set_state(State::Closed, format!("failed the connection: {e}"), Some(e.rfc()));
         self.event(Event::Failed { code: sent, why: e.to_string() });
-        self.event(Event::CloseTransport);
+        self.close_transport();
         let err = WsError::Protocol(e);
         self.error = Some(err.clone());
         Err(err)
@@ -857,7 +895,7 @@ impl WebSocket {
         // §7.1.1: "the underlying TCP connection, in most normal cases, SHOULD be closed
         // first by the server". The client waits for the server's FIN.
         if self.config.role == Role::Server {
-            self.event(Event::CloseTransport);
+            self.close_transport();
         }
         Ok(())
     }
@@ -870,7 +908,7 @@ impl WebSocket {
                 // considered to be 1006."
                 self.set_state(State::Closed, "no Close from the peer before the timeout", rfc("7.1.1"));
                 self.event(Event::Closed { code: CloseCode::ABNORMAL_CLOSURE, reason: String::new(), clean: false });
-                self.event(Event::CloseTransport);
+                self.close_transport();
             }
         }
     }
@@ -925,6 +963,37 @@ impl Machine for WebSocket {
     }
 }
 
+/// A WebSocket over a byte stream: the client starts the opening handshake when TCP
+/// connects; [`Event::CloseTransport`] closes TCP; the peer's FIN ends the connection
+/// ([`WebSocket::peer_closed`]).
+impl StreamApp for WebSocket {
+    const PROTOCOL: &'static str = "WebSocket";
+
+    /// RFC 6455 §4.1: "Once a connection to the server has been established ..., the
+    /// client MUST send an opening handshake to the server": a client still waiting for
+    /// `connect` sends it as soon as TCP is ESTABLISHED.
+    fn on_connected(&mut self, now: Instant) -> Result<(), WsError> {
+        if self.config.role == Role::Client && self.state == State::Idle {
+            return self.command(now, Command::Connect);
+        }
+        Ok(())
+    }
+
+    fn on_peer_closed(&mut self, now: Instant) -> Result<(), WsError> {
+        self.peer_closed(now);
+        Ok(())
+    }
+
+    fn on_transport_lost(&mut self, now: Instant) -> Result<(), WsError> {
+        self.connection_lost(now);
+        Ok(())
+    }
+
+    fn wants_transport_close(event: &Event) -> bool {
+        matches!(event, Event::CloseTransport)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -961,5 +1030,87 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(names, ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]);
+    }
+
+    /// A client and a server, the bytes of each handed to the other until both are quiet;
+    /// returns the events each reported.
+    fn exchange(c: &mut WebSocket, s: &mut WebSocket) -> (Vec<Event>, Vec<Event>) {
+        fn step(from: &mut WebSocket, to: &mut WebSocket, events: &mut Vec<Event>) -> bool {
+            let now = Instant::ZERO;
+            let mut moved = false;
+            loop {
+                match from.poll_output(now) {
+                    Output::Transmit(t) => {
+                        moved = true;
+                        let _ = to.handle_input(now, Input::Receive { from: t.from, bytes: &t.bytes });
+                    }
+                    Output::Event(e) => events.push(e),
+                    Output::Idle { .. } => return moved,
+                    _ => {}
+                }
+            }
+        }
+        let (mut ce, mut se) = (Vec::new(), Vec::new());
+        while step(c, s, &mut ce) | step(s, c, &mut se) {}
+        (ce, se)
+    }
+
+    fn pair() -> (WebSocket, WebSocket) {
+        let (a, b) = ("192.0.2.10:49152".parse().expect("addr"), "192.0.2.80:80".parse().expect("addr"));
+        let mut c = WebSocket::new(Config::client(a, b, 1));
+        let mut s = WebSocket::new(Config::server(b, a, 1));
+        c.on_connected(Instant::ZERO).expect("sends the handshake");
+        exchange(&mut c, &mut s);
+        assert_eq!((c.state(), s.state()), (WsState::Open, WsState::Open));
+        (c, s)
+    }
+
+    #[test]
+    fn on_connected_starts_the_client_handshake_only() {
+        let (mut c, s) = pair();
+        // Already open: nothing more to send.
+        c.on_connected(Instant::ZERO).expect("no-op");
+        assert!(matches!(c.poll_output(Instant::ZERO), Output::Idle { .. }));
+        assert_eq!(s.state(), WsState::Open);
+    }
+
+    #[test]
+    fn a_fin_before_the_closing_handshake_is_1006_unclean() {
+        let (mut c, _) = pair();
+        c.peer_closed(Instant::ZERO);
+        let mut events = Vec::new();
+        loop {
+            match c.poll_output(Instant::ZERO) {
+                Output::Event(e) => events.push(e),
+                Output::Idle { .. } => break,
+                _ => {}
+            }
+        }
+        assert_eq!(c.state(), WsState::Closed);
+        assert_eq!(
+            events,
+            [
+                Event::Closed { code: CloseCode::ABNORMAL_CLOSURE, reason: String::new(), clean: false },
+                Event::CloseTransport
+            ]
+        );
+    }
+
+    #[test]
+    fn after_a_clean_close_the_servers_fin_makes_the_client_close_tcp_once() {
+        let (mut c, mut s) = pair();
+        c.handle_input(Instant::ZERO, Input::Command(Command::Close(Some(CloseCode::NORMAL), String::new())))
+            .expect("close");
+        let (ce, se) = exchange(&mut c, &mut s);
+        // The server closes TCP first (§7.1.1); the client waits.
+        assert!(se.contains(&Event::CloseTransport));
+        assert!(!ce.contains(&Event::CloseTransport));
+        c.peer_closed(Instant::ZERO);
+        c.peer_closed(Instant::ZERO);
+        s.peer_closed(Instant::ZERO);
+        let (ce, se) = exchange(&mut c, &mut s);
+        assert_eq!(ce, [Event::CloseTransport]);
+        assert!(se.is_empty(), "the server asked already: {se:?}");
+        assert!(WebSocket::wants_transport_close(&Event::CloseTransport));
     }
 }
