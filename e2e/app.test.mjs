@@ -292,6 +292,35 @@ test('live HTTP: a typed request goes through the bridge and the real response c
   await page.close();
 });
 
+test('WebSocket over simulated TCP steps through both layers, and polling vs push is measured', async (t) => {
+  const page = await openApp(t);
+  await page.click('[data-testid=scenario-websocket-stepped]');
+  await page.locator('#scenario-title', { hasText: 'WebSocket over TCP' }).waitFor({ timeout: 10_000 });
+  // Both layers' states, app first: "CONNECTING · CLOSED" at the start.
+  assert.match(await text(page, 'state-browser'), /^CONNECTING · CLOSED$/);
+  await page.keyboard.press('End');
+  await page.waitForFunction(() => /TIME-WAIT|CLOSED/.test(document.querySelector('[data-testid=state-browser]')?.textContent ?? ''),
+    null, { timeout: 5_000 });
+  assert.match(await text(page, 'state-browser'), /^CLOSED · (TIME-WAIT|CLOSED)$/);
+  const ladder = await page.locator('.ladder').innerText();
+  assert.match(ladder, /GET \/chat HTTP\/1\.1|Upgrade|101/, 'the opening handshake rides in TCP segments');
+  assert.match(ladder, /Text .*\(masked/, 'the client masks its frames');
+  assert.match(ladder, /Close 1000/);
+  await page.screenshot({ path: `${SHOTS}/09-websocket-stepped.png`, fullPage: true });
+  await page.click('[data-testid=scenario-http-polling-vs-websocket]');
+  await page.locator('[data-testid=results]').waitFor({ timeout: 10_000 });
+  const results = await text(page, 'results');
+  assert.match(results, /HTTP polling\s+WebSocket push/);
+  assert.match(results, /messages delivered\s+10 of 10\s+10 of 10/);
+  const requests = results.match(/HTTP requests\s+(\d+)\s+(\d+)/);
+  assert.ok(requests && Number(requests[1]) > Number(requests[2]), `polling makes more requests: ${requests}`);
+  const latency = results.match(/mean delivery latency\s+([\d.]+) ms\s+([\d.]+) ms/);
+  assert.ok(latency && Number(latency[1]) > Number(latency[2]), `push is sooner: ${latency}`);
+  await page.locator('[data-testid=results]').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/10-polling-vs-websocket.png` });
+  await page.close();
+});
+
 test('exports: the pcap and Mermaid made in the browser equal the command line ones, byte for byte', async (t) => {
   const page = await openApp(t);
   const save = async (button) => {

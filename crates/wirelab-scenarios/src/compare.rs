@@ -139,29 +139,69 @@ fn ms(d: Option<Duration>) -> String {
     d.map_or_else(|| "–".to_string(), |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
 }
 
-/// The seed's table: one row per property, one column per protocol.
+impl Comparison {
+    /// The seed's table: one row per property, one column per protocol.
+    pub fn table(&self) -> Table {
+        let (t, u) = (&self.tcp, &self.udp);
+        let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+        Table::new(
+            ["TCP", "UDP"],
+            vec![
+                (
+                    "messages delivered",
+                    format!("{} of {}", t.delivered, t.sent),
+                    format!("{} of {}", u.delivered, u.sent),
+                ),
+                ("in the order sent", yes(t.in_order()), yes(u.in_order())),
+                ("mean delay", ms(t.mean_latency()), ms(u.mean_latency())),
+                ("worst delay", ms(t.max_latency()), ms(u.max_latency())),
+                ("frames on the wire", t.frames.to_string(), u.frames.to_string()),
+                ("bytes on the wire (with IPv4)", t.wire_bytes.to_string(), u.wire_bytes.to_string()),
+                ("retransmissions", t.retransmissions.to_string(), u.retransmissions.to_string()),
+                ("arrival order", join(&t.arrival_order), join(&u.arrival_order)),
+            ],
+        )
+    }
+}
+
 impl fmt::Display for Comparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (t, u) = (&self.tcp, &self.udp);
-        let rows: [(&str, String, String); 8] = [
-            ("messages delivered", format!("{} of {}", t.delivered, t.sent), format!("{} of {}", u.delivered, u.sent)),
-            (
-                "in the order sent",
-                if t.in_order() { "yes" } else { "no" }.to_string(),
-                if u.in_order() { "yes" } else { "no" }.to_string(),
-            ),
-            ("mean delay", ms(t.mean_latency()), ms(u.mean_latency())),
-            ("worst delay", ms(t.max_latency()), ms(u.max_latency())),
-            ("frames on the wire", t.frames.to_string(), u.frames.to_string()),
-            ("bytes on the wire (with IPv4)", t.wire_bytes.to_string(), u.wire_bytes.to_string()),
-            ("retransmissions", t.retransmissions.to_string(), u.retransmissions.to_string()),
-            ("arrival order", join(&t.arrival_order), join(&u.arrival_order)),
-        ];
-        writeln!(f, "{:<30} {:<28} UDP", "", "TCP")?;
-        for (name, a, b) in rows {
+        self.table().fmt(f)
+    }
+}
+
+/// A comparison read off a run: one row per property, two columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    pub columns: [String; 2],
+    pub rows: Vec<(String, String, String)>,
+}
+
+impl Table {
+    fn new(columns: [&str; 2], rows: Vec<(&str, String, String)>) -> Self {
+        Table {
+            columns: columns.map(str::to_string),
+            rows: rows.into_iter().map(|(n, a, b)| (n.to_string(), a, b)).collect(),
+        }
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{:<30} {:<28} {}", "", self.columns[0], self.columns[1])?;
+        for (name, a, b) in &self.rows {
             writeln!(f, "{name:<30} {a:<28} {b}")?;
         }
         Ok(())
+    }
+}
+
+/// The comparison scenario `id` makes, read off its `trace`, if it makes one.
+pub fn table_for(id: &str, trace: &Trace) -> Option<Table> {
+    match id {
+        "tcp-vs-udp" => tcp_vs_udp(trace).map(|c| c.table()),
+        "http-polling-vs-websocket" => polling_vs_websocket(trace).map(|c| c.table()),
+        _ => None,
     }
 }
 
@@ -302,28 +342,32 @@ pub fn polling_vs_websocket(trace: &Trace) -> Option<PollingVsWebSocket> {
     Some(PollingVsWebSocket { polling: column(hc, hs), websocket: column(wc, ws) })
 }
 
-/// One row per property, one column per way of learning the messages.
-impl fmt::Display for PollingVsWebSocket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl PollingVsWebSocket {
+    /// One row per property, one column per way of learning the messages.
+    pub fn table(&self) -> Table {
         let (p, w) = (&self.polling, &self.websocket);
         let per = |d: &ChatDelivery| d.bytes_per_message().map_or_else(|| "–".to_string(), |b| b.to_string());
-        let rows: [(&str, String, String); 7] = [
-            (
-                "messages delivered",
-                format!("{} of {}", p.delivered, p.published),
-                format!("{} of {}", w.delivered, w.published),
-            ),
-            ("HTTP requests", p.requests.to_string(), w.requests.to_string()),
-            ("frames on the wire", p.frames.to_string(), w.frames.to_string()),
-            ("bytes on the wire (with IPv4)", p.wire_bytes.to_string(), w.wire_bytes.to_string()),
-            ("bytes per message", per(p), per(w)),
-            ("mean delivery latency", ms(p.mean_latency()), ms(w.mean_latency())),
-            ("worst delivery latency", ms(p.max_latency()), ms(w.max_latency())),
-        ];
-        writeln!(f, "{:<30} {:<28} WebSocket push", "", "HTTP polling")?;
-        for (name, a, b) in rows {
-            writeln!(f, "{name:<30} {a:<28} {b}")?;
-        }
-        Ok(())
+        Table::new(
+            ["HTTP polling", "WebSocket push"],
+            vec![
+                (
+                    "messages delivered",
+                    format!("{} of {}", p.delivered, p.published),
+                    format!("{} of {}", w.delivered, w.published),
+                ),
+                ("HTTP requests", p.requests.to_string(), w.requests.to_string()),
+                ("frames on the wire", p.frames.to_string(), w.frames.to_string()),
+                ("bytes on the wire (with IPv4)", p.wire_bytes.to_string(), w.wire_bytes.to_string()),
+                ("bytes per message", per(p), per(w)),
+                ("mean delivery latency", ms(p.mean_latency()), ms(w.mean_latency())),
+                ("worst delivery latency", ms(p.max_latency()), ms(w.max_latency())),
+            ],
+        )
+    }
+}
+
+impl fmt::Display for PollingVsWebSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.table().fmt(f)
     }
 }

@@ -8,6 +8,7 @@ use crate::components::ladder::Ladder;
 use crate::components::live_echo::LiveEcho;
 use crate::components::live_http::LiveHttp;
 use crate::components::narration::Narration;
+use crate::components::results::Results;
 use crate::model::{Action, Model};
 use gloo::events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
@@ -142,6 +143,7 @@ pub fn scenario_view(props: &ScenarioProps) -> Html {
                     selected={inspected} on_action={dispatch.clone()} />
                 <Inspector trace={model.trace.clone()} frame={inspected} />
             </div>
+            <Results scenario={info.id} trace={model.trace.clone()} />
             <ExportBar trace={model.trace.clone()} scenario={info.id} />
         </section>
     }

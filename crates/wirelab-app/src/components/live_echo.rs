@@ -7,14 +7,13 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
-use web_sys::{BinaryType, CloseEvent, HtmlInputElement, MessageEvent, WebSocket};
+use web_sys::{BinaryType, HtmlInputElement, WebSocket};
 use wirelab_core::Annotation;
 use wirelab_ws::tap::{Direction, TapEvent};
 use yew::prelude::*;
 
 use crate::components::inspector::FrameView;
+use crate::components::socket::{Held, attach, discard};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Status {
@@ -104,8 +103,8 @@ struct Conn {
     tap: Option<WebSocket>,
     /// `performance.now()` of each message sent and not yet echoed, oldest first.
     pending: VecDeque<f64>,
-    _callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
-    tap_callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    callbacks: Held,
+    tap_callbacks: Held,
 }
 
 fn now_ms() -> f64 {
@@ -369,41 +368,35 @@ pub fn live_echo() -> Html {
 fn start(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>) {
     live.dispatch(LiveAction::Reset);
     if let Some(old) = conn.borrow_mut().tap.take() {
-        let _ = old.close();
+        discard(&old);
     }
     let Some(id) = tap_id() else { return open(live, conn, None) };
     let Ok(feed) = ws_url(&format!("/tap/{id}")).and_then(|u| WebSocket::new(&u).map_err(|_| u)) else {
         return open(live, conn, None);
     };
     live.dispatch(LiveAction::Status(Status::Connecting));
-    let on_open = {
-        let (live, conn, id) = (live.clone(), conn.clone(), id.clone());
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| open(&live, &conn, Some(&id)))
+    let callbacks = {
+        let (l1, l2, l3, c1, c3) = (live.clone(), live.clone(), live.clone(), conn.clone(), conn.clone());
+        attach(
+            &feed,
+            move || open(&l1, &c1, Some(&id)),
+            move |m| {
+                if let Some(ev) = m.data().as_string().and_then(|t| serde_json::from_str::<TapEvent>(&t).ok()) {
+                    l2.dispatch(LiveAction::Tap(ev));
+                }
+            },
+            |_, _| {},
+            // No tap (an older server, say): the echo still works, untapped.
+            move || {
+                if c3.borrow().ws.is_none() {
+                    open(&l3, &c3, None);
+                }
+            },
+        )
     };
-    let on_message = {
-        let live = live.clone();
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-            let text = e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string());
-            if let Some(ev) = text.and_then(|t| serde_json::from_str::<TapEvent>(&t).ok()) {
-                live.dispatch(LiveAction::Tap(ev));
-            }
-        })
-    };
-    let on_error = {
-        let (live, conn) = (live.clone(), conn.clone());
-        // No tap (an older server, say): the echo still works, untapped.
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            if conn.borrow().ws.is_none() {
-                open(&live, &conn, None);
-            }
-        })
-    };
-    feed.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    feed.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    feed.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     let mut c = conn.borrow_mut();
     c.tap = Some(feed);
-    c.tap_callbacks = vec![on_open, on_message, on_error];
+    c.tap_callbacks.replace(callbacks);
 }
 
 fn open(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>, tap: Option<&str>) {
@@ -421,54 +414,43 @@ fn open(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>, tap: Option<&st
     live.dispatch(LiveAction::Status(Status::Connecting));
     ws.set_binary_type(BinaryType::Arraybuffer);
 
-    let on_open = {
-        let live = live.clone();
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.dispatch(LiveAction::Status(Status::Open)))
+    let callbacks = {
+        let (l1, l2, l3, l4) = (live.clone(), live.clone(), live.clone(), live.clone());
+        let (conn2, conn3) = (conn.clone(), conn.clone());
+        attach(
+            &ws,
+            move || l1.dispatch(LiveAction::Status(Status::Open)),
+            move |m| {
+                let data = m.data();
+                let text = match data.as_string() {
+                    Some(text) => text,
+                    None => {
+                        let bytes = js_sys::Uint8Array::new(&data).to_vec();
+                        format!("binary, {} bytes: {}", bytes.len(), hex_preview(&bytes, 16))
+                    }
+                };
+                let rtt = conn2.borrow_mut().pending.pop_front().map(|t| now_ms() - t);
+                l2.dispatch(LiveAction::Echo(text, rtt));
+            },
+            move |code, reason| {
+                let mut c = conn3.borrow_mut();
+                c.ws = None;
+                c.pending.clear();
+                l3.dispatch(LiveAction::Status(Status::Closed(code, reason)));
+            },
+            move || {
+                l4.dispatch(LiveAction::Status(Status::Failed(
+                    "the connection failed (is the wirelab server running?)".into(),
+                )))
+            },
+        )
     };
-    let on_message = {
-        let (live, conn) = (live.clone(), conn.clone());
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-            let Some(e) = e.dyn_ref::<MessageEvent>() else {
-                return;
-            };
-            let data = e.data();
-            let text = match data.as_string() {
-                Some(text) => text,
-                None => {
-                    let bytes = js_sys::Uint8Array::new(&data).to_vec();
-                    format!("binary, {} bytes: {}", bytes.len(), hex_preview(&bytes, 16))
-                }
-            };
-            let rtt = conn.borrow_mut().pending.pop_front().map(|t| now_ms() - t);
-            live.dispatch(LiveAction::Echo(text, rtt));
-        })
-    };
-    let on_close = {
-        let (live, conn) = (live.clone(), conn.clone());
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-            let (code, reason) = e.dyn_ref::<CloseEvent>().map_or((1006, String::new()), |c| (c.code(), c.reason()));
-            let mut c = conn.borrow_mut();
-            c.ws = None;
-            c.pending.clear();
-            live.dispatch(LiveAction::Status(Status::Closed(code, reason)));
-        })
-    };
-    let on_error = {
-        let live = live.clone();
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            live.dispatch(LiveAction::Status(Status::Failed(
-                "the connection failed (is the wirelab server running?)".into(),
-            )));
-        })
-    };
-    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     let mut c = conn.borrow_mut();
-    c.ws = Some(ws);
+    if let Some(old) = c.ws.replace(ws) {
+        discard(&old);
+    }
     c.pending.clear();
-    c._callbacks = vec![on_open, on_message, on_close, on_error];
+    c.callbacks.replace(callbacks);
 }
 
 #[derive(Properties, PartialEq)]

@@ -6,13 +6,12 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
-use web_sys::{BinaryType, CloseEvent, HtmlTextAreaElement, MessageEvent, WebSocket};
+use web_sys::{BinaryType, HtmlTextAreaElement, WebSocket};
 use wirelab_core::Annotation;
 use yew::prelude::*;
 
 use crate::components::inspector::FrameView;
+use crate::components::socket::{Held, attach, discard};
 
 /// Requests to start from: (button, request text with `\n` line ends).
 const PRESETS: &[(&str, &str)] = &[
@@ -82,7 +81,7 @@ impl Reducible for Exchange {
 #[derive(Default)]
 struct Conn {
     ws: Option<WebSocket>,
-    _callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    callbacks: Held,
 }
 
 fn bridge_url() -> Result<String, String> {
@@ -165,7 +164,7 @@ pub fn live_http() -> Html {
 
 fn send_through_bridge(ex: &UseReducerHandle<Exchange>, conn: &Rc<RefCell<Conn>>, bytes: Vec<u8>) {
     if let Some(old) = conn.borrow_mut().ws.take() {
-        let _ = old.close();
+        discard(&old);
     }
     let url = match bridge_url() {
         Ok(u) => u,
@@ -176,46 +175,35 @@ fn send_through_bridge(ex: &UseReducerHandle<Exchange>, conn: &Rc<RefCell<Conn>>
     };
     ws.set_binary_type(BinaryType::Arraybuffer);
     ex.dispatch(Act::Start(bytes.clone()));
-    let on_open = {
-        let (ex, ws) = (ex.clone(), ws.clone());
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            ex.dispatch(Act::Status(Status::Open));
-            if ws.send_with_u8_array(&bytes).is_err() {
-                ex.dispatch(Act::Status(Status::Failed("the browser refused to send".into())));
-            }
-        })
-    };
-    let on_message = {
-        let ex = ex.clone();
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-            let Some(m) = e.dyn_ref::<MessageEvent>() else { return };
+    let callbacks = {
+        let (ex1, ex2, ex3, ex4, conn, sock) =
+            (ex.clone(), ex.clone(), ex.clone(), ex.clone(), conn.clone(), ws.clone());
+        attach(
+            &ws,
+            move || {
+                ex1.dispatch(Act::Status(Status::Open));
+                if sock.send_with_u8_array(&bytes).is_err() {
+                    ex1.dispatch(Act::Status(Status::Failed("the browser refused to send".into())));
+                }
+            },
             // Text from the bridge is its own notice, not the server's bytes.
-            if m.data().as_string().is_none() {
-                ex.dispatch(Act::Bytes(js_sys::Uint8Array::new(&m.data()).to_vec()));
-            }
-        })
+            move |m| {
+                if m.data().as_string().is_none() {
+                    ex2.dispatch(Act::Bytes(js_sys::Uint8Array::new(&m.data()).to_vec()));
+                }
+            },
+            move |code, reason| {
+                conn.borrow_mut().ws = None;
+                ex3.dispatch(Act::Status(Status::Closed(code, reason)));
+            },
+            move || {
+                ex4.dispatch(Act::Status(Status::Failed(
+                    "the bridge refused or failed (is the wirelab server running?)".into(),
+                )))
+            },
+        )
     };
-    let on_close = {
-        let (ex, conn) = (ex.clone(), conn.clone());
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-            let (code, reason) = e.dyn_ref::<CloseEvent>().map_or((1006, String::new()), |c| (c.code(), c.reason()));
-            conn.borrow_mut().ws = None;
-            ex.dispatch(Act::Status(Status::Closed(code, reason)));
-        })
-    };
-    let on_error = {
-        let ex = ex.clone();
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            ex.dispatch(Act::Status(Status::Failed(
-                "the bridge refused or failed (is the wirelab server running?)".into(),
-            )));
-        })
-    };
-    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     let mut c = conn.borrow_mut();
     c.ws = Some(ws);
-    c._callbacks = vec![on_open, on_message, on_close, on_error];
+    c.callbacks.replace(callbacks);
 }

@@ -9,3 +9,5 @@ pub mod ladder;
 pub mod live_echo;
 pub mod live_http;
 pub mod narration;
+pub mod results;
+pub mod socket;
