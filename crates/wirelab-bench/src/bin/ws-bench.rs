@@ -164,6 +164,15 @@ mod native {
         if !cfg!(target_os = "linux") {
             return Err("the idle benchmark reads /proc: Linux only (skip it with --only)".into());
         }
+        // This process holds the client side of every connection.
+        if let Some(limit) = wirelab_server::raise_open_files_limit() {
+            if limit < conns as u64 + 64 {
+                return Err(format!(
+                    "{conns} connections need as many file descriptors, the hard limit allows {limit}: \
+                     raise it (ulimit -Hn) or pass a smaller --conns"
+                ));
+            }
+        }
         let me = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
         let server_bin = match args.value("--server-bin") {
             Some(p) => PathBuf::from(p),

@@ -149,7 +149,7 @@ pub fn report(rows: &[IdleRow]) -> String {
         );
     }
     if let Some(ours) = rows.first() {
-        let _ = write!(s, "ours with {n}: {} (goal ≤ 200 MB)", mb(ours.rss_after_kb));
+        let _ = write!(s, "ours with {n}: {} (goal with 10 000: ≤ 200 MB)", mb(ours.rss_after_kb));
         for base in &rows[1..] {
             let _ = write!(
                 s,
