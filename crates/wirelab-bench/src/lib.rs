@@ -11,6 +11,11 @@
 //!
 //! Nothing here reads a clock: virtual time only. The callers (the native `tcp-bench`
 //! binary and the browser bench) measure wall time around [`transfer`].
+//!
+//! [`ws`] (native only) holds the WebSocket benchmarks of the `ws-bench` binary.
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod ws;
 
 use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};

@@ -196,6 +196,31 @@ pub async fn serve_with(
     Ok(())
 }
 
+/// Raises this process's soft limit on open files (`RLIMIT_NOFILE`) to its hard limit and
+/// returns the limit now in force. Every WebSocket is a socket, so a file descriptor: the
+/// soft limit is often 1024 while the hard limit allows far more, and without this the
+/// server would stop accepting (`EMFILE`) at about a thousand open connections. Raising
+/// the soft limit up to the hard one needs no privilege. `None` where there is no such
+/// limit (not Unix) or it cannot be read or changed.
+pub fn raise_open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        // An unlimited hard limit (macOS) cannot be the soft one: it is left alone there.
+        if limit.current.is_some() && limit.maximum.is_some() && limit.current != limit.maximum {
+            let raised = rustix::process::Rlimit { current: limit.maximum, maximum: limit.maximum };
+            if let Err(e) = setrlimit(Resource::Nofile, raised) {
+                tracing::warn!("cannot raise the open-files limit to {:?}: {e}", limit.maximum);
+            }
+        }
+        // `None` in the limit means unlimited.
+        Some(getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 /// Completes on Ctrl-C (SIGINT) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -158,6 +158,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // One file descriptor per connection: take all the hard limit allows.
+    if let Some(limit) = wirelab_server::raise_open_files_limit() {
+        tracing::debug!(limit, "open-files limit");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

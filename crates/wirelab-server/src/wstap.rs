@@ -221,7 +221,8 @@ impl Connection for Echo {
     }
 
     fn on_read(&mut self, _now: Instant, bytes: &[u8]) {
-        if self.answered {
+        // Nobody listens on an untapped connection: no frames to split and show.
+        if self.answered && self.id.is_some() {
             let at = self.ms();
             for e in self.inbound.push(at, bytes) {
                 self.publish(e);
@@ -230,6 +231,9 @@ impl Connection for Echo {
     }
 
     fn on_write(&mut self, _now: Instant, bytes: &[u8]) {
+        if self.id.is_none() {
+            return;
+        }
         let at = self.ms();
         if self.answered {
             for e in self.outbound.push(at, bytes) {
@@ -259,13 +263,17 @@ pub async fn serve(sniffed: Sniffed, taps: Taps, stop: watch::Receiver<bool>, _a
         inbound: FrameSplitter::new(Direction::In),
         outbound: FrameSplitter::new(Direction::Out),
     };
-    let head_end = head.windows(4).position(|w| w == b"\r\n\r\n").map_or(head.len(), |p| p + 4);
-    echo.publish(TapEvent::Request { at_ms: 0.0, hex: to_hex(&head[..head_end]) });
-    for e in echo.inbound.push(0.0, &head[head_end..]) {
-        echo.publish(e);
+    if id.is_some() {
+        let head_end = head.windows(4).position(|w| w == b"\r\n\r\n").map_or(head.len(), |p| p + 4);
+        echo.publish(TapEvent::Request { at_ms: 0.0, hex: to_hex(&head[..head_end]) });
+        for e in echo.inbound.push(0.0, &head[head_end..]) {
+            echo.publish(e);
+        }
     }
     // A bad handshake is answered by the machine itself (400 or 426) when `drive` starts.
     let _ = echo.ws.handle_input(Instant::ZERO, Input::Receive { from: peer, bytes: &head });
+    // Not kept for the connection's lifetime: the machine has what it needs.
+    drop(head);
     let limits = DriveLimits { idle: IDLE_TIMEOUT, ..DriveLimits::default() };
     let start = echo.start;
     drive(stream, peer, echo, limits, stop).await;

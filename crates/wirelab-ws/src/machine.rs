@@ -543,10 +543,13 @@ impl WebSocket {
             Role::Client => frame.masked(self.rng.next_u32().to_be_bytes()),
             Role::Server => frame,
         };
-        let mut reason: String = reason.into().into_owned();
-        if self.config.role == Role::Client {
-            reason.push_str(", masked with a fresh key as every client frame is (§5.3)");
-        }
+        let reason = match self.config.role {
+            Role::Client => {
+                Cow::Owned(format!("{}, masked with a fresh key as every client frame is (§5.3)", reason.into()))
+            }
+            // As given: no copy of the text for every frame a server sends.
+            Role::Server => reason.into(),
+        };
         self.transmit(frame.to_bytes(), reason, rfc(section));
     }
 
@@ -682,6 +685,15 @@ impl WebSocket {
             // §1.4: after the closing handshake, or a failure, nothing more is read.
             return Ok(());
         }
+        if matches!(self.state, State::Open | State::Closing { .. }) && self.inbuf.is_empty() {
+            // Nothing left over from before: frames are read straight from `bytes`, and
+            // only an incomplete frame at the end is kept.
+            let (used, result) = self.read_frames_from(bytes);
+            if self.state != State::Closed {
+                self.inbuf.extend_from_slice(&bytes[used..]);
+            }
+            return result;
+        }
         self.inbuf.extend_from_slice(bytes);
         match self.state.clone() {
             State::Idle => self.fail_handshake(HandshakeError::DataBeforeHandshake),
@@ -781,37 +793,57 @@ impl WebSocket {
         Err(err)
     }
 
+    /// Reads the frames in `inbuf`, keeping what follows the last whole one.
     fn read_frames(&mut self) -> Result<(), WsError> {
+        let mut buf = std::mem::take(&mut self.inbuf);
+        let (used, result) = self.read_frames_from(&buf);
+        // Once closed (§1.4), nothing more is read and nothing is kept.
+        if self.state != State::Closed {
+            buf.drain(..used);
+            self.inbuf = buf;
+        }
+        result
+    }
+
+    /// Reads and acts on every whole frame at the start of `buf`; returns how many bytes
+    /// they took. Each header is parsed once, and the payload copied once (unmasked on
+    /// the way, §5.3) out of `buf`.
+    fn read_frames_from(&mut self, buf: &[u8]) -> (usize, Result<(), WsError>) {
+        let mut at = 0;
         while matches!(self.state, State::Open | State::Closing { .. }) {
-            let header = match FrameHeader::parse(&self.inbuf) {
-                Ok(Some((h, _))) => h,
-                Ok(None) => return Ok(()),
-                Err(e) => return self.fail(ProtocolError::Wire(e)),
+            let rest = &buf[at..];
+            let (header, header_len) = match FrameHeader::parse(rest) {
+                Ok(Some(h)) => h,
+                Ok(None) => break,
+                Err(e) => return (at, self.fail(ProtocolError::Wire(e))),
             };
             match (self.config.role, header.mask.is_some()) {
-                (Role::Server, false) => return self.fail(ProtocolError::UnmaskedClientFrame),
-                (Role::Client, true) => return self.fail(ProtocolError::MaskedServerFrame),
+                (Role::Server, false) => return (at, self.fail(ProtocolError::UnmaskedClientFrame)),
+                (Role::Client, true) => return (at, self.fail(ProtocolError::MaskedServerFrame)),
                 _ => {}
             }
-            // Checked on the header, before the payload is buffered (§10.4).
-            let frame = match Frame::parse_limited(&self.inbuf, self.config.max_frame as u64) {
-                Ok(Some((frame, n))) => {
-                    self.inbuf.drain(..n);
-                    frame
+            // Checked on the header, before the payload is buffered (§10.4); the limit
+            // leaves room for the header, as `Frame::parse_limited`'s does.
+            let max = (self.config.max_frame as u64).min((usize::MAX - 16) as u64);
+            if header.payload_len > max {
+                let e = WireError::FrameTooBig { len: header.payload_len, max };
+                return (at, self.fail(ProtocolError::Wire(e)));
+            }
+            let len = header.payload_len as usize;
+            let Some(payload) = rest.get(header_len..header_len + len) else {
+                let so_far = self.partial.as_ref().map_or(0, |p| p.data.len() as u64);
+                if !header.opcode.is_control() && so_far + header.payload_len > self.config.max_message as u64 {
+                    let max = self.config.max_message;
+                    return (at, self.fail(ProtocolError::MessageTooBig { len: so_far + header.payload_len, max }));
                 }
-                Ok(None) => {
-                    let so_far = self.partial.as_ref().map_or(0, |p| p.data.len() as u64);
-                    if !header.opcode.is_control() && so_far + header.payload_len > self.config.max_message as u64 {
-                        let max = self.config.max_message;
-                        return self.fail(ProtocolError::MessageTooBig { len: so_far + header.payload_len, max });
-                    }
-                    return Ok(());
-                }
-                Err(e) => return self.fail(ProtocolError::Wire(e)),
+                break;
             };
-            self.on_frame(frame)?;
+            at += header_len + len;
+            if let Err(e) = self.on_frame(Frame::from_wire(header, payload)) {
+                return (at, Err(e));
+            }
         }
-        Ok(())
+        (at, Ok(()))
     }
 
     fn on_frame(&mut self, frame: Frame) -> Result<(), WsError> {
@@ -855,7 +887,12 @@ impl WebSocket {
         if len > self.config.max_message {
             return self.fail(ProtocolError::MessageTooBig { len: len as u64, max: self.config.max_message });
         }
-        partial.data.extend_from_slice(&payload);
+        if partial.data.is_empty() {
+            // The first (often the only) fragment: its payload is the message so far.
+            partial.data = payload;
+        } else {
+            partial.data.extend_from_slice(&payload);
+        }
         if !fin {
             self.partial = Some(partial);
             return Ok(());

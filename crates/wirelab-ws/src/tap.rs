@@ -73,7 +73,13 @@ impl TapEvent {
 
 /// Lowercase hex, no separators.
 pub fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(2 * bytes.len());
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
 }
 
 /// Bytes from hex; stops at the first pair that is not hex.
@@ -230,6 +236,14 @@ mod tests {
         assert_eq!(json, r#"{"kind":"request","at_ms":0.5,"hex":"474554202f20485454502f312e310d0a"}"#);
         let back: TapEvent = serde_json::from_str(&json).expect("parse");
         assert_eq!(back.bytes(), b"GET / HTTP/1.1\r\n");
+    }
+
+    #[test]
+    fn hex_is_lowercase_two_digits_per_byte_and_round_trips() {
+        assert_eq!(to_hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(to_hex(&[]), "");
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(from_hex(&to_hex(&all)), all);
     }
 
     #[test]

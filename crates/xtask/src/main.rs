@@ -9,7 +9,9 @@
 //!   headless Chromium, and the end-to-end test in headless Chromium.
 //! - `cargo xtask dist`: set up and build the app only (into `dist/`), printing its size.
 //! - `cargo xtask bench`: set up, then the TCP benchmark (ours against smoltcp) natively
-//!   and as Wasm in headless Chromium, and the Wasm-to-native ratio.
+//!   and as Wasm in headless Chromium, and the Wasm-to-native ratio; then the WebSocket
+//!   benchmark (our server and frame decoder against tokio-tungstenite: echo messages/s,
+//!   decoding MB/s, memory with 10 000 idle connections).
 
 mod bootstrap;
 mod checks;
@@ -58,7 +60,9 @@ tasks:
                       native tests, Wasm tests in headless Chromium, end-to-end test
   dist                set up and build the app into dist/ only
   bench               TCP benchmark: ours against smoltcp, natively and as Wasm in
-                      headless Chromium (a few minutes; not part of test)";
+                      headless Chromium; then the WebSocket benchmark: our server
+                      and decoder against tokio-tungstenite (a few minutes; not part
+                      of test)";
 
 fn workspace_root() -> PathBuf {
     // crates/xtask -> the workspace root.
@@ -125,7 +129,7 @@ fn exec(mut cmd: Command) -> Result {
 }
 
 /// Runs the TCP benchmark natively, then in headless Chromium, and prints both tables and
-/// how much slower each stack is as Wasm.
+/// how much slower each stack is as Wasm; then the WebSocket benchmark.
 fn bench(args: &[String]) -> Result {
     if let Some(a) = args.first() {
         return Err(format!("unknown option {a:?} for bench\n\n{USAGE}"));
@@ -161,7 +165,19 @@ fn bench(args: &[String]) -> Result {
             _ => return Err(format!("no figures for {stack} in the benchmark output")),
         }
     }
-    Ok(())
+    ws_bench(&env)
+}
+
+/// The WebSocket benchmark (`ws-bench`, about a minute). It starts the release `wirelab`
+/// binary as a child process (for the memory figures) from next to itself: both are
+/// built in one go, so with the same features, and `cargo run` then only runs it.
+fn ws_bench(env: &bootstrap::Env) -> Result {
+    step("WebSocket: our server and frame decoder against tokio-tungstenite (release build, then ws-bench)");
+    sh(env
+        .cmd("cargo")
+        .args(["build", "--release", "--quiet", "-p", "wirelab-server", "-p", "wirelab-bench"])
+        .args(["--bin", "wirelab", "--bin", "ws-bench"]))?;
+    sh(env.cmd("cargo").args(["run", "--release", "--quiet", "-p", "wirelab-bench", "--bin", "ws-bench"]))
 }
 
 /// Runs a command, passing its stderr through, and returns its stdout.
