@@ -145,6 +145,12 @@ pub const CATALOGUE: &[ScenarioInfo] = &[
         summary: "200 KB over a 10 Mbit/s link with a 30-frame queue and 1% loss. Slow start, congestion avoidance, fast retransmit and recovery (RFC 5681, NewReno RFC 6582): watch cwnd rise and halve.",
     },
     ScenarioInfo {
+        id: "tcp-bulk-long",
+        title: "TCP bulk transfer, long run: 3 MB under loss",
+        topic: Topic::Transport,
+        summary: "The same link as the bulk transfer, fifteen times the data: more than 10 000 steps of slow start, loss, fast recovery and the congestion-avoidance sawtooth (RFC 5681). Scrub through it, or watch cwnd in the plot.",
+    },
+    ScenarioInfo {
         id: "tcp-vs-udp",
         title: "TCP vs UDP on the same lossy link",
         topic: Topic::Transport,
@@ -180,7 +186,7 @@ pub fn defaults(id: &str) -> Params {
             drops: Vec::new(),
             delays: Vec::new(),
         },
-        "tcp-bulk" => Params {
+        "tcp-bulk" | "tcp-bulk-long" => Params {
             seed: 1,
             link: LinkConfig {
                 latency: Duration::from_millis(20),
@@ -223,7 +229,8 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
             sim
         }
         "tcp-vs-udp" => tcp_vs_udp(params)?,
-        "tcp-bulk" => tcp_bulk(params)?,
+        "tcp-bulk" => tcp_bulk(params, BULK_BYTES)?,
+        "tcp-bulk-long" => tcp_bulk(params, BULK_LONG_BYTES)?,
         "tcp-flow-control" => tcp_flow_control(params)?,
         "tcp-close-simultaneous" => tcp_close_simultaneous(params)?,
         "tcp-reset" => tcp_reset(params)?,
@@ -302,15 +309,17 @@ fn tcp_vs_udp(params: &Params) -> Result<Sim, SimError> {
 
 /// Bytes `tcp-bulk` sends.
 pub const BULK_BYTES: usize = 200_000;
+/// Bytes `tcp-bulk-long` sends: enough for a run of more than 10 000 steps.
+pub const BULK_LONG_BYTES: usize = 3_000_000;
 
 /// A bulk transfer that fills the pipe: congestion control at work (RFC 5681, RFC 6582).
-fn tcp_bulk(params: &Params) -> Result<Sim, SimError> {
+fn tcp_bulk(params: &Params, bytes: usize) -> Result<Sim, SimError> {
     let mut sim = new_sim(params);
     let client = sim.add_node("client", CLIENT.ip(), Box::new(Tcp::new(TcpConfig::new(CLIENT, params.seed))));
     let server = sim.add_node("server", SERVER.ip(), Box::new(Tcp::new(TcpConfig::new(SERVER, params.seed))));
     sim.command_at(Instant::ZERO, server, "listen")?;
     sim.command_at(Instant::ZERO + Duration::from_millis(1), client, &format!("connect {SERVER}"))?;
-    sim.command_on_state(client, "ESTABLISHED", Duration::ZERO, &format!("send-bulk {BULK_BYTES}"))?;
+    sim.command_on_state(client, "ESTABLISHED", Duration::ZERO, &format!("send-bulk {bytes}"))?;
     sim.command_on_state(client, "ESTABLISHED", Duration::from_millis(1), "close")?;
     sim.command_on_state(server, "CLOSE-WAIT", Duration::from_millis(1), "close")?;
     Ok(sim)

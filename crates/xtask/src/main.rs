@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
-        Some("dist") => bootstrap::tools(bootstrap::Purpose::Run).and_then(|env| build_app(&env)),
+        Some("dist") => bootstrap::tools(bootstrap::Purpose::Run).and_then(|env| build_app(&env).map(|_| ())),
         Some("help" | "--help" | "-h") | None => {
             println!("{}", USAGE);
             Ok(())
@@ -86,7 +86,7 @@ pub fn sh(cmd: &mut Command) -> Result {
     if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
 }
 
-fn build_app(env: &bootstrap::Env) -> Result {
+fn build_app(env: &bootstrap::Env) -> Result<u64> {
     step("Building the app (Trunk, release: Rust → Wasm, wasm-bindgen, wasm-opt)");
     let t = Instant::now();
     // Trunk is offline (Trunk.toml) and passes --offline to cargo: fetch crates first.
@@ -207,7 +207,7 @@ fn test(args: &[String]) -> Result {
         checks::dependency_rule(&env)
     })?;
     // The server embeds dist/: build the app before anything compiles the server.
-    timed(&mut times, "app build", &mut || build_app(&env))?;
+    timed(&mut times, "app build", &mut || size::enforce(build_app(&env)?))?;
     timed(&mut times, "clippy", &mut || {
         step("Clippy, warnings denied: native crates, then the app for wasm32");
         sh(env.cmd("cargo").args([

@@ -5,8 +5,13 @@ use flate2::write::GzEncoder;
 use std::io::Write;
 use std::path::Path;
 
-/// Prints the size of the wasm, js and css in `dist`, raw and gzipped (level 9).
-pub fn report(dist: &Path) -> crate::Result {
+/// What a student's browser may download, gzipped: wasm + js + css (the visualiser
+/// issue's budget). `cargo xtask test` fails above it.
+pub const BUDGET_GZIPPED: u64 = 350 * 1024;
+
+/// Prints the size of the wasm, js and css in `dist`, raw and gzipped (level 9), and
+/// returns the gzipped total.
+pub fn report(dist: &Path) -> crate::Result<u64> {
     let mut rows: Vec<(&str, u64, u64)> = vec![("wasm", 0, 0), ("js", 0, 0), ("css", 0, 0)];
     let entries = std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
     for entry in entries.flatten() {
@@ -32,5 +37,23 @@ pub fn report(dist: &Path) -> crate::Result {
         zipped += z;
     }
     println!("    {:<8} {:>9.1} KB {:>9.1} KB", "total", raw as f64 / 1024.0, zipped as f64 / 1024.0);
+    println!(
+        "    budget: {:.1} KB of {:.0} KB gzipped ({:.0}%)",
+        zipped as f64 / 1024.0,
+        BUDGET_GZIPPED as f64 / 1024.0,
+        100.0 * zipped as f64 / BUDGET_GZIPPED as f64
+    );
+    Ok(zipped)
+}
+
+/// Fails when the gzipped total is over [`BUDGET_GZIPPED`].
+pub fn enforce(zipped: u64) -> crate::Result {
+    if zipped > BUDGET_GZIPPED {
+        return Err(format!(
+            "the app is {:.1} KB gzipped, over its budget of {:.0} KB: find what grew (twiggy top on the wasm) before adding more",
+            zipped as f64 / 1024.0,
+            BUDGET_GZIPPED as f64 / 1024.0
+        ));
+    }
     Ok(())
 }

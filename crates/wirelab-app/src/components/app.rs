@@ -29,6 +29,7 @@ pub fn app() -> Html {
             <header class="topbar">
                 <h1 class="logo">{ "wirelab" }</h1>
                 <p class="tagline">{ "Step through real protocols, byte by byte." }</p>
+                <crate::components::theme::ThemeToggle />
             </header>
             <div class="layout">
                 <nav class="catalogue" aria-label="Scenarios">
@@ -143,6 +144,7 @@ pub fn scenario_view(props: &ScenarioProps) -> Html {
                     selected={inspected} on_action={dispatch.clone()} />
                 <Inspector trace={model.trace.clone()} frame={inspected} />
             </div>
+            <crate::components::plots::Plots trace={model.trace.clone()} event={current} />
             <Results scenario={info.id} trace={model.trace.clone()} />
             <ExportBar trace={model.trace.clone()} scenario={info.id} />
         </section>

@@ -40,22 +40,76 @@ fn row_y(row: usize) -> f64 {
     TOP + ROW * (row as f64 + 0.5)
 }
 
+/// Rows drawn beyond the visible ones, above and below, so scrolling shows no gap.
+const OVERSCAN: usize = 30;
+
+/// The figure's visible band in viewBox units, and the SVG's scale (pixels per unit).
+/// Reading it forces a layout: done on scroll and once at mount, never per step.
+fn visible_band(figure: &web_sys::Element) -> (f64, f64, f64) {
+    let width = figure.query_selector("svg").ok().flatten().map_or(WIDTH, |svg| f64::from(svg.client_width()));
+    let scale = if width > 0.0 { width / WIDTH } else { 1.0 };
+    let top = f64::from(figure.scroll_top()) / scale;
+    (top, top + f64::from(figure.client_height()) / scale, scale)
+}
+
 #[component(Ladder)]
 pub fn ladder(props: &LadderProps) -> Html {
     let figure = use_node_ref();
+    // Only the rows near the visible band are drawn (a run may have 10 000 steps).
+    // `None` until measured.
+    let band = use_state(|| None::<(f64, f64, f64)>);
     {
-        // Keep the current step in view as the person steps.
-        let figure = figure.clone();
-        use_effect_with(props.pos, move |_| {
-            let row = figure.cast::<web_sys::Element>().and_then(|f| f.query_selector(".row.current").ok().flatten());
-            if let Some(row) = row {
-                let opts = web_sys::ScrollIntoViewOptions::new();
-                opts.set_block(web_sys::ScrollLogicalPosition::Nearest);
-                opts.set_inline(web_sys::ScrollLogicalPosition::Nearest);
-                row.scroll_into_view_with_scroll_into_view_options(&opts);
+        // Keep the current step in view as the person steps: scroll the figure itself
+        // (the row may not be drawn yet) by what we know of the band, without reading
+        // layout, then draw the new band.
+        let (figure, band) = (figure.clone(), band.clone());
+        use_effect_with(props.pos, move |&pos| {
+            if let Some(f) = figure.cast::<web_sys::Element>() {
+                let (top, bottom, scale) = (*band).unwrap_or_else(|| visible_band(&f));
+                let y = row_y(pos.saturating_sub(1));
+                if y < top + ROW || y > bottom - ROW {
+                    let height = bottom - top;
+                    let new_top = (y - height / 2.0).max(0.0);
+                    f.set_scroll_top((new_top * scale) as i32);
+                    band.set(Some((new_top, new_top + height, scale)));
+                } else if band.is_none() {
+                    band.set(Some((top, bottom, scale)));
+                }
             }
         });
     }
+    let on_scroll = {
+        let (figure, band) = (figure.clone(), band.clone());
+        Callback::from(move |_: Event| {
+            if let Some(f) = figure.cast::<web_sys::Element>() {
+                let now = visible_band(&f);
+                // Redraw only when the band moved by a few rows.
+                let moved = (*band).is_none_or(|b| (now.0 - b.0).abs() > ROW * 4.0 || (now.1 - b.1).abs() > ROW * 4.0);
+                if moved {
+                    band.set(Some(now));
+                }
+            }
+        })
+    };
+    let (band_top, band_bottom, _) = (*band).unwrap_or((0.0, 1600.0, 1.0));
+    let first_row = (((band_top - TOP) / ROW).floor().max(0.0) as usize).saturating_sub(OVERSCAN);
+    let last_row = ((band_bottom - TOP) / ROW).ceil().max(0.0) as usize + OVERSCAN;
+    let shown = |row: usize| row >= first_row && row <= last_row;
+    // Where each frame ended, by its `Sent` event: one pass per run, not one per frame per step.
+    let fates = use_memo(props.trace.clone(), |trace| {
+        let mut fates: Vec<Option<(usize, bool)>> = vec![None; trace.events.len()];
+        for e in &trace.events {
+            let (sent, delivered) = match e.kind {
+                TraceKind::Delivered { sent_seq, .. } => (sent_seq, true),
+                TraceKind::Dropped { sent_seq, .. } => (sent_seq, false),
+                _ => continue,
+            };
+            if let Some(slot @ None) = fates.get_mut(sent) {
+                *slot = Some((e.seq, delivered));
+            }
+        }
+        fates
+    });
     let trace = &props.trace;
     let n = trace.nodes.len();
     let rows = props.steps.len();
@@ -75,7 +129,7 @@ pub fn ladder(props: &LadderProps) -> Html {
     });
 
     // Row backgrounds: clickable, the current one highlighted, with the time on the left.
-    let row_bands = props.steps.iter().enumerate().map(|(row, &event)| {
+    let row_bands = props.steps.iter().enumerate().filter(|(row, _)| shown(*row)).map(|(row, &event)| {
         let y = TOP + ROW * row as f64;
         let current = row + 1 == props.pos;
         let cb = props.on_action.clone();
@@ -92,56 +146,62 @@ pub fn ladder(props: &LadderProps) -> Html {
     });
 
     // Marks on lanes for state changes, commands and events.
-    let marks = props.steps.iter().enumerate().filter(|(row, _)| done(*row)).filter_map(|(row, &event)| {
-        let e = trace.events.get(event)?;
-        let x = lane_x(e.node, n);
-        let y = row_y(row);
-        let left = e.node == 0 && n > 1;
-        let (tx, anchor) = if left { (x - 10.0, "end") } else { (x + 10.0, "start") };
-        let label = |class: &'static str, text: String| {
-            let short = if text.chars().count() > LABEL_CHARS {
-                format!("{}…", text.chars().take(LABEL_CHARS - 1).collect::<String>())
-            } else {
-                text.clone()
+    let marks =
+        props.steps.iter().enumerate().filter(|(row, _)| done(*row) && shown(*row)).filter_map(|(row, &event)| {
+            let e = trace.events.get(event)?;
+            let x = lane_x(e.node, n);
+            let y = row_y(row);
+            let left = e.node == 0 && n > 1;
+            let (tx, anchor) = if left { (x - 10.0, "end") } else { (x + 10.0, "start") };
+            let label = |class: &'static str, text: String| {
+                let short = if text.chars().count() > LABEL_CHARS {
+                    format!("{}…", text.chars().take(LABEL_CHARS - 1).collect::<String>())
+                } else {
+                    text.clone()
+                };
+                html! {
+                    <text class={class} x={tx.to_string()} y={(y + 4.0).to_string()} text-anchor={anchor}>
+                        <title>{ text }</title>{ short }
+                    </text>
+                }
             };
-            html! {
-                <text class={class} x={tx.to_string()} y={(y + 4.0).to_string()} text-anchor={anchor}>
-                    <title>{ text }</title>{ short }
-                </text>
-            }
-        };
-        Some(match &e.kind {
-            TraceKind::StateChanged { to, .. } => html! {
-                <g class="mark state-mark" data-testid="state-mark">
-                    <circle cx={x.to_string()} cy={y.to_string()} r="5" />
-                    { label("state-label", to.clone()) }
-                </g>
-            },
-            TraceKind::Command { line } => {
-                html! { <g class="mark command-mark">{ label("command-label", format!("$ {line}")) }</g> }
-            }
-            TraceKind::Event { text } => {
-                html! { <g class="mark event-mark">{ label("event-label", text.clone()) }</g> }
-            }
-            TraceKind::TimerFired => {
-                html! { <g class="mark timer-mark">{ label("event-label", "timer expires".to_string()) }</g> }
-            }
-            TraceKind::Error { text } => {
-                html! { <g class="mark error-mark">{ label("error-label", format!("! {text}")) }</g> }
-            }
-            _ => return None,
-        })
-    });
+            Some(match &e.kind {
+                TraceKind::StateChanged { to, .. } => html! {
+                    <g class="mark state-mark" data-testid="state-mark">
+                        <circle cx={x.to_string()} cy={y.to_string()} r="5" />
+                        { label("state-label", to.clone()) }
+                    </g>
+                },
+                TraceKind::Command { line } => {
+                    html! { <g class="mark command-mark">{ label("command-label", format!("$ {line}")) }</g> }
+                }
+                TraceKind::Event { text } => {
+                    html! { <g class="mark event-mark">{ label("event-label", text.clone()) }</g> }
+                }
+                TraceKind::TimerFired => {
+                    html! { <g class="mark timer-mark">{ label("event-label", "timer expires".to_string()) }</g> }
+                }
+                TraceKind::Error { text } => {
+                    html! { <g class="mark error-mark">{ label("error-label", format!("! {text}")) }</g> }
+                }
+                _ => return None,
+            })
+        });
 
     // Frames.
-    let frames = props.steps.iter().enumerate().filter(|(row, _)| done(*row)).filter_map(|(row, &event)| {
+    let frames = props.steps.iter().enumerate().filter(|(row, _)| done(*row) && *row <= last_row).filter_map(|(row, &event)| {
         let e = trace.events.get(event)?;
         let TraceKind::Sent { frame } = &e.kind else { return None };
         let x1 = lane_x(e.node, n);
         let y1 = row_y(row);
         let to = frame.to_node.unwrap_or(e.node);
         let x_to = lane_x(to, n);
-        let fate = trace.fate(event).and_then(|(ev, delivered)| row_of(ev).map(|r| (r, delivered)));
+        let fate = fates.get(event).copied().flatten().and_then(|(ev, delivered)| row_of(ev).map(|r| (r, delivered)));
+        // Drawn if any of it crosses the drawn band.
+        let end_row = fate.map_or(row, |(r, _)| r);
+        if end_row < first_row || row > last_row {
+            return None;
+        }
         let (x2, y2, arrived, lost) = match fate {
             Some((r, delivered)) if done(r) => {
                 if delivered { (x_to, row_y(r), true, false) } else { ((x1 + x_to) / 2.0, row_y(r), false, true) }
@@ -178,7 +238,7 @@ pub fn ladder(props: &LadderProps) -> Html {
     });
 
     html! {
-        <figure class="ladder" aria-label="Sequence diagram" ref={figure}>
+        <figure class="ladder" aria-label="Sequence diagram" ref={figure} onscroll={on_scroll}>
             <svg viewBox={format!("0 0 {WIDTH} {height}")} width="100%" role="img"
                  aria-label={format!("Ladder diagram, {} of {} steps shown", props.pos, rows)}>
                 <defs>

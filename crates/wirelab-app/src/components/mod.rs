@@ -9,5 +9,7 @@ pub mod ladder;
 pub mod live_echo;
 pub mod live_http;
 pub mod narration;
+pub mod plots;
 pub mod results;
 pub mod socket;
+pub mod theme;
