@@ -409,6 +409,21 @@ test('plots, themes, and a 10 000-step run drawn only where it is looked at', as
   await page.close();
 });
 
+test('models: client-server against peer-to-peer, plotted from runs in the browser', async (t) => {
+  const page = await openApp(t);
+  await page.click('[data-testid=scenario-client-server]');
+  await page.click('[data-testid=models-run]');
+  const svg = page.locator('[data-testid=models-plot] svg');
+  await svg.waitFor({ timeout: 30_000 });
+  const drawn = await svg.innerHTML();
+  assert.match(drawn, /client-server/i);
+  assert.match(drawn, /peer-to-peer/i);
+  assert.ok((drawn.match(/<circle/g) ?? []).length >= 10, 'a point per N per model');
+  await svg.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/17-models.png` });
+  await page.close();
+});
+
 test('exports: the pcap and Mermaid made in the browser equal the command line ones, byte for byte', async (t) => {
   const page = await openApp(t);
   const save = async (button) => {

@@ -145,6 +145,7 @@ pub fn scenario_view(props: &ScenarioProps) -> Html {
                 <Inspector trace={model.trace.clone()} frame={inspected} />
             </div>
             <crate::components::plots::Plots trace={model.trace.clone()} event={current} />
+            if info.topic == wirelab_scenarios::Topic::Models { <crate::components::plots::ModelsPlot /> }
             <Results scenario={info.id} trace={model.trace.clone()} />
             <ExportBar trace={model.trace.clone()} scenario={info.id} />
         </section>

@@ -225,3 +225,32 @@ pub fn plots(props: &PlotsProps) -> Html {
         </section>
     }
 }
+
+/// Client-server against peer-to-peer for N = 2 … 32 downloaders: run on request (eight
+/// simulations, a second or two in the browser), drawn by the same code as
+/// `wirelab models --svg`.
+#[component(ModelsPlot)]
+pub fn models_plot() -> Html {
+    let result = use_state(|| None::<Result<String, String>>);
+    let run = {
+        let result = result.clone();
+        Callback::from(move |_| {
+            let rows = wirelab_scenarios::models::comparison(&[2, 4, 8, 16, 32], 1);
+            result.set(Some(rows.map(|r| wirelab_scenarios::models::plot_svg(&r)).map_err(|e| e.to_string())));
+        })
+    };
+    html! {
+        <section class="plots models-plot" data-testid="models-plot">
+            <figure class="plot">
+                <figcaption>{ "Total download time as N grows: client-server against peer-to-peer" }</figcaption>
+                { match &*result {
+                    None => html! {
+                        <button data-testid="models-run" onclick={run}>{ "Run N = 2, 4, 8, 16, 32 both ways and plot" }</button>
+                    },
+                    Some(Ok(svg)) => Html::from_html_unchecked(AttrValue::from(svg.clone())),
+                    Some(Err(e)) => html! { <p class="error" role="alert">{ format!("The runs failed: {e}") }</p> },
+                } }
+            </figure>
+        </section>
+    }
+}
