@@ -8,6 +8,7 @@ pub mod drive;
 pub mod front;
 pub mod ftpctl;
 pub mod httpd;
+pub mod mailstore;
 pub mod origin;
 pub mod signal;
 pub mod wstap;

@@ -1,0 +1,319 @@
+//! The mail store the SMTP, POP3 and IMAP servers share: SQLite through rusqlite, in a
+//! data directory (or in memory, by an explicit choice). Accounts, mailboxes with their
+//! UIDVALIDITY and UIDNEXT (RFC 9051 §2.3.1.1), messages with flags.
+//!
+//! Durability: every change is one transaction, committed (WAL, `synchronous=FULL`)
+//! before the call returns, so a message the SMTP server answered 250 for has reached
+//! the disk first (RFC 5321 §6.1: with the 250 the server "accepts responsibility").
+//! The protocol machines never touch it: their drivers call it between the machine's
+//! request (an event) and its answer (a command).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// An account's row id.
+pub type AccountId = i64;
+
+/// Why a store call failed.
+#[derive(Debug)]
+pub enum StoreError {
+    Sqlite(rusqlite::Error),
+    /// The account already exists.
+    Exists(String),
+    /// No such account or mailbox.
+    NotFound(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Sqlite(e) => write!(f, "mail store: {e}"),
+            StoreError::Exists(a) => write!(f, "the account {a} exists already"),
+            StoreError::NotFound(what) => write!(f, "no {what}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A message as a mailbox lists it (no content).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageMeta {
+    pub uid: u32,
+    pub size: u64,
+    /// IMAP flags, `\Seen` and the like (RFC 9051 §2.3.2).
+    pub flags: Vec<String>,
+    /// When the store took it, seconds since the Unix epoch (IMAP's INTERNALDATE).
+    pub internal_date: i64,
+}
+
+/// A mailbox at one moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub messages: Vec<MessageMeta>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS account (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    salt BLOB NOT NULL,
+    password_hash BLOB NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mailbox (
+    id INTEGER PRIMARY KEY,
+    account INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL,
+    UNIQUE (account, name)
+);
+CREATE TABLE IF NOT EXISTS message (
+    id INTEGER PRIMARY KEY,
+    mailbox INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    internal_date INTEGER NOT NULL,
+    flags TEXT NOT NULL DEFAULT '',
+    data BLOB NOT NULL,
+    UNIQUE (mailbox, uid)
+);
+";
+
+fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn hash(salt: &[u8], password: &str) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(password.as_bytes());
+    h.finalize().to_vec()
+}
+
+/// The store. One connection; callers serialise access (the server holds it in a mutex
+/// and calls it from blocking tasks).
+#[derive(Debug)]
+pub struct MailStore {
+    db: Connection,
+}
+
+impl MailStore {
+    /// Opens (or creates) `dir/mail.sqlite3`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::NotFound(format!("data directory {} ({e})", dir.display())))?;
+        let db = Connection::open(dir.join("mail.sqlite3"))?;
+        // WAL with FULL sync: a commit is on disk when it returns, and readers do not
+        // block the writer.
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "FULL")?;
+        Self::init(db)
+    }
+
+    /// A store that lives only as long as the process (`--in-memory`).
+    pub fn in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(db: Connection) -> Result<Self> {
+        db.pragma_update(None, "foreign_keys", "ON")?;
+        db.execute_batch(SCHEMA)?;
+        Ok(MailStore { db })
+    }
+
+    /// Creates `address` with `password` and its INBOX.
+    pub fn create_account(&mut self, address: &str, password: &str) -> Result<AccountId> {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| StoreError::NotFound(format!("randomness ({e})")))?;
+        let tx = self.db.transaction()?;
+        let exists: Option<i64> =
+            tx.query_row("SELECT id FROM account WHERE address = ?1", [address], |r| r.get(0)).optional()?;
+        if exists.is_some() {
+            return Err(StoreError::Exists(address.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO account (address, salt, password_hash, created) VALUES (?1, ?2, ?3, ?4)",
+            params![address, &salt[..], hash(&salt, password), now_secs()],
+        )?;
+        let id = tx.last_insert_rowid();
+        // UIDVALIDITY: any value that changes if UIDs are ever reused; the creation time
+        // serves (RFC 9051 §2.3.1.1 suggests a timestamp).
+        tx.execute(
+            "INSERT INTO mailbox (account, name, uidvalidity, uidnext) VALUES (?1, 'INBOX', ?2, 1)",
+            params![id, (now_secs() as u32).max(1)],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Creates the account unless it exists (then leaves its password as it is).
+    pub fn ensure_account(&mut self, address: &str, password: &str) -> Result<AccountId> {
+        match self.account(address)? {
+            Some(id) => Ok(id),
+            None => self.create_account(address, password),
+        }
+    }
+
+    /// The account for `address` (any case), if there is one.
+    pub fn account(&self, address: &str) -> Result<Option<AccountId>> {
+        Ok(self.db.query_row("SELECT id FROM account WHERE address = ?1", [address], |r| r.get(0)).optional()?)
+    }
+
+    /// The account if `password` is its password.
+    pub fn authenticate(&self, address: &str, password: &str) -> Result<Option<AccountId>> {
+        let row: Option<(i64, Vec<u8>, Vec<u8>)> = self
+            .db
+            .query_row("SELECT id, salt, password_hash FROM account WHERE address = ?1", [address], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        Ok(row.filter(|(_, salt, h)| hash(salt, password) == *h).map(|(id, _, _)| id))
+    }
+
+    fn mailbox_id(&self, account: AccountId, name: &str) -> Result<i64> {
+        self.db
+            .query_row("SELECT id FROM mailbox WHERE account = ?1 AND name = ?2", params![account, name], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("mailbox {name}")))
+    }
+
+    /// Stores `data` in `address`'s INBOX; `None` when there is no such account. The
+    /// message is on disk when this returns.
+    pub fn deliver(&mut self, address: &str, data: &[u8]) -> Result<Option<u32>> {
+        let Some(account) = self.account(address)? else { return Ok(None) };
+        let tx = self.db.transaction()?;
+        let (mailbox, uid): (i64, u32) = tx.query_row(
+            "SELECT id, uidnext FROM mailbox WHERE account = ?1 AND name = 'INBOX'",
+            [account],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        tx.execute(
+            "INSERT INTO message (mailbox, uid, internal_date, data) VALUES (?1, ?2, ?3, ?4)",
+            params![mailbox, uid, now_secs(), data],
+        )?;
+        tx.execute("UPDATE mailbox SET uidnext = ?1 WHERE id = ?2", params![uid + 1, mailbox])?;
+        tx.commit()?;
+        Ok(Some(uid))
+    }
+
+    /// The mailbox's UIDs, sizes and flags, in UID order.
+    pub fn snapshot(&self, account: AccountId, name: &str) -> Result<Snapshot> {
+        let (id, uidvalidity, uidnext): (i64, u32, u32) = self
+            .db
+            .query_row(
+                "SELECT id, uidvalidity, uidnext FROM mailbox WHERE account = ?1 AND name = ?2",
+                params![account, name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("mailbox {name}")))?;
+        let mut stmt = self.db.prepare(
+            "SELECT uid, length(data), flags, internal_date FROM message WHERE mailbox = ?1 ORDER BY uid",
+        )?;
+        let messages = stmt
+            .query_map([id], |r| {
+                let flags: String = r.get(2)?;
+                Ok(MessageMeta {
+                    uid: r.get(0)?,
+                    size: r.get::<_, i64>(1)? as u64,
+                    flags: flags.split_whitespace().map(str::to_string).collect(),
+                    internal_date: r.get(3)?,
+                })
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Snapshot { uidvalidity, uidnext, messages })
+    }
+
+    /// A message's bytes.
+    pub fn message(&self, account: AccountId, name: &str, uid: u32) -> Result<Option<Vec<u8>>> {
+        let mailbox = self.mailbox_id(account, name)?;
+        Ok(self
+            .db
+            .query_row("SELECT data FROM message WHERE mailbox = ?1 AND uid = ?2", params![mailbox, uid], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Replaces a message's flags; false if there is no such message.
+    pub fn set_flags(&mut self, account: AccountId, name: &str, uid: u32, flags: &[String]) -> Result<bool> {
+        let mailbox = self.mailbox_id(account, name)?;
+        let n = self.db.execute(
+            "UPDATE message SET flags = ?1 WHERE mailbox = ?2 AND uid = ?3",
+            params![flags.join(" "), mailbox, uid],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Removes messages for good (POP3's UPDATE state, IMAP's EXPUNGE), in one
+    /// transaction; returns how many went.
+    pub fn remove(&mut self, account: AccountId, name: &str, uids: &[u32]) -> Result<usize> {
+        let mailbox = self.mailbox_id(account, name)?;
+        let tx = self.db.transaction()?;
+        let mut n = 0;
+        for uid in uids {
+            n += tx.execute("DELETE FROM message WHERE mailbox = ?1 AND uid = ?2", params![mailbox, uid])?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_deliveries_flags_and_removal() -> Result<()> {
+        let mut s = MailStore::in_memory()?;
+        let alice = s.create_account("alice@north.test", "wirelab")?;
+        assert!(matches!(s.create_account("ALICE@north.test", "x"), Err(StoreError::Exists(_))));
+        assert_eq!(s.authenticate("alice@north.test", "wirelab")?, Some(alice));
+        assert_eq!(s.authenticate("alice@north.test", "wrong")?, None);
+        assert_eq!(s.authenticate("nobody@north.test", "wirelab")?, None);
+        assert_eq!(s.deliver("alice@north.test", b"Subject: one\r\n\r\nhi\r\n")?, Some(1));
+        assert_eq!(s.deliver("alice@north.test", b"Subject: two\r\n\r\nho\r\n")?, Some(2));
+        assert_eq!(s.deliver("bob@south.test", b"x")?, None);
+        let snap = s.snapshot(alice, "INBOX")?;
+        assert_eq!((snap.uidnext, snap.messages.len()), (3, 2));
+        assert_eq!(snap.messages[0].size, 20);
+        assert!(s.set_flags(alice, "INBOX", 2, &["\\Seen".to_string()])?);
+        assert_eq!(s.snapshot(alice, "INBOX")?.messages[1].flags, ["\\Seen"]);
+        assert_eq!(s.remove(alice, "INBOX", &[1, 7])?, 1);
+        let snap = s.snapshot(alice, "INBOX")?;
+        // UIDs are never reused: the next one is still 3 (RFC 9051 §2.3.1.1).
+        assert_eq!((snap.uidnext, snap.messages.iter().map(|m| m.uid).collect::<Vec<_>>()), (3, vec![2]));
+        assert_eq!(s.message(alice, "INBOX", 2)?.as_deref(), Some(&b"Subject: two\r\n\r\nho\r\n"[..]));
+        assert_eq!(s.message(alice, "INBOX", 1)?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn what_was_committed_survives_reopening() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("wirelab-store-{}-{}", std::process::id(), now_secs()));
+        {
+            let mut s = MailStore::open(&dir)?;
+            s.create_account("bob@south.test", "wirelab")?;
+            s.deliver("bob@south.test", b"Subject: kept\r\n\r\n")?;
+        }
+        let s = MailStore::open(&dir)?;
+        let bob = s.authenticate("bob@south.test", "wirelab")?.ok_or(StoreError::NotFound("bob".into()))?;
+        assert_eq!(s.snapshot(bob, "INBOX")?.messages.len(), 1);
+        drop(s);
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+}
