@@ -17,7 +17,7 @@ pub fn controls(props: &ControlsProps) -> Html {
         let cb = props.on_action.clone();
         html! {
             <button class="step-button" {title} aria-label={title} data-testid={testid} {disabled}
-                onclick={Callback::from(move |_| cb.emit(action))}>
+                onclick={Callback::from(move |_| cb.emit(action.clone()))}>
                 <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true"><path d={path} /></svg>
             </button>
         }
