@@ -206,19 +206,19 @@ pub fn faults(props: &FaultsProps) -> Html {
                     on_commit={set(|p, v| {
                         p.link.bandwidth_bps = BANDWIDTHS.get(v as usize).filter(|b| **b > 0.0).map(|b| (b * 1e6).round() as u64)
                     })} />
-                <div class="fault seed" title="Every random choice of the link comes from the seed: the same seed, the same run">
+            </div>
+            <div class="faults-foot">
+                <span class="fault seed" title="Every random choice of the link comes from the seed: the same seed, the same run">
                     <label for="fault-seed" class="fault-name">{ "Seed" }</label>
                     <input id="fault-seed" type="number" min="0" step="1" value={p.seed.to_string()} ref={seed_input}
                         data-testid="fault-seed" onchange={on_seed} />
                     <button type="button" data-testid="fault-new-seed" onclick={on_new_seed}>{ "New seed" }</button>
-                </div>
-            </div>
-            <p class="faults-foot">
+                </span>
                 <button type="button" data-testid="faults-reset" disabled={!changed} onclick={on_reset}>
                     { "Reset to the scenario's defaults" }
                 </button>
                 <span class="muted">{ "Click a frame in the diagram to drop it by hand." }</span>
-            </p>
+            </div>
         </details>
     }
 }
