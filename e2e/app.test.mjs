@@ -49,11 +49,11 @@ after(async () => {
   }
 });
 
-async function openApp(t, width = 1400) {
-  const page = await browser.newPage({ viewport: { width, height: 1000 } });
+async function openApp(t, width = 1400, path = '/', { height = 1000, context = browser } = {}) {
+  const page = await context.newPage({ viewport: { width, height } });
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`${t.name}: console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`${t.name}: ${e.message}`));
-  await page.goto(base + '/');
+  await page.goto(base + path);
   // The Wasm app has mounted when its controls exist.
   await page.waitForSelector('[data-testid=step-next]', { timeout: 20_000 });
   return page;
@@ -326,7 +326,7 @@ test('WebSocket over simulated TCP steps through both layers, and polling vs pus
 
 test('play, pause, speed and scrub; Space plays', async (t) => {
   const page = await openApp(t);
-  await page.selectOption('[data-testid=speed]', '4');
+  await page.selectOption('[data-testid=speed]', { label: '4×' });
   await page.keyboard.press('Space');
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=step-counter]')?.textContent.match(/Step (\d+)/)?.[1]) >= 3,
     null, { timeout: 5_000 });
@@ -457,6 +457,239 @@ test('on a tablet-sized screen the scenario still steps', async (t) => {
   await waitStep(page, 2);
   await expectStates(page, ['CLOSED', 'LISTEN']);
   await page.screenshot({ path: `${SHOTS}/07-tablet.png`, fullPage: true });
+  await page.close();
+});
+
+// The address: /s/<scenario>?step=…&seed=…&loss=…&latency=…&jitter=…&bw=…&drop=…
+const query = (page) => Object.fromEntries(new URL(page.url()).searchParams);
+const ladderText = (page) => page.locator('.ladder').innerText();
+async function waitQuery(page, key, value) {
+  await page.waitForFunction(([k, v]) => new URL(location.href).searchParams.get(k) === v, [key, value ?? null], { timeout: 5_000 }).catch(() => {});
+  assert.equal(query(page)[key], value, `the address's ${key}`);
+}
+/// Sets a range input as a person letting go of it would: input events, then change.
+async function slide(page, testid, value) {
+  await page.locator(`[data-testid=${testid}]`).evaluate((el, v) => {
+    el.value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, value);
+}
+
+test('a deep link restores the exact view; stepping rewrites the address without new history', async (t) => {
+  const link = '/s/tcp-handshake?step=12&seed=3&loss=0.05&latency=20&drop=8';
+  const page = await openApp(t, 1400, link);
+  const [pos, total] = await stepCount(page);
+  assert.equal(pos, 12);
+  assert.ok(total > 37, `the dropped SYN,ACK is sent again: more than the clean run's 37 steps, got ${total}`);
+  const chips = await text(page, 'faults-active');
+  for (const want of ['loss 5 %', 'latency 20 ms', 'dropped by hand: #8', 'seed 3']) assert.ok(chips.includes(want), `${want} in ${chips}`);
+  assert.equal(await text(page, 'fault-loss-value'), '5 %');
+  assert.equal(await text(page, 'fault-latency-value'), '20 ms');
+  assert.equal(await page.locator('[data-testid=fault-seed]').inputValue(), '3');
+  // Seed 3's SYN, with its own initial sequence number, and the SYN,ACK dropped by hand.
+  const ladder = await ladderText(page);
+  const isn = ladder.match(/SYN seq=(\d+)/)?.[1];
+  assert.ok(isn, 'the SYN is drawn');
+  assert.equal(await page.locator('.frame.lost').count(), 1, 'the SYN,ACK dropped by hand is drawn lost');
+  assert.equal(await page.locator('.lost-mark').textContent(), '✕');
+  const narration = await text(page, 'narration');
+  assert.deepEqual(query(page), { step: '12', seed: '3', loss: '0.05', latency: '20', drop: '8' });
+  const seed1 = await openApp(t);
+  await seed1.keyboard.press('End');
+  assert.ok(!(await ladderText(seed1)).includes(`SYN seq=${isn} `), 'seed 1 has another ISN');
+  await seed1.close();
+
+  // Stepping replaces the address; it makes no history entries.
+  const history = await page.evaluate(() => history.length);
+  await page.keyboard.press('ArrowRight');
+  await waitStep(page, 13);
+  await page.click('[data-testid=step-next]');
+  await waitStep(page, 14);
+  await waitQuery(page, 'step', '14');
+  assert.equal(query(page).drop, '8');
+  assert.equal(await page.evaluate(() => history.length), history, 'replaceState, not pushState');
+  const stepped = [await ladderText(page), await text(page, 'narration'), await text(page, 'step-counter')];
+
+  // The same address in a fresh page: the same trace at the same step.
+  const again = await openApp(t, 1400, new URL(page.url()).pathname + new URL(page.url()).search);
+  await waitStep(again, 14);
+  assert.deepEqual([await ladderText(again), await text(again, 'narration'), await text(again, 'step-counter')], stepped);
+  await again.keyboard.press('ArrowLeft');
+  await again.keyboard.press('ArrowLeft');
+  await waitStep(again, 12);
+  assert.equal(await text(again, 'narration'), narration);
+  await again.close();
+
+  // Another scenario is a new history entry; Back returns to this exact view.
+  await page.click('[data-testid=scenario-tcp-reset]');
+  await page.locator('#scenario-title', { hasText: 'TCP resets' }).waitFor({ timeout: 5_000 });
+  assert.match(new URL(page.url()).pathname, /^\/s\/tcp-reset$/);
+  assert.deepEqual(query(page), { step: '0', seed: '1' });
+  await page.goBack();
+  await page.locator('#scenario-title', { hasText: 'TCP three-way handshake' }).waitFor({ timeout: 5_000 });
+  await waitStep(page, 14);
+  assert.equal(await ladderText(page), stepped[0]);
+  await page.close();
+});
+
+test('bad values in the address fall back to the defaults with a note, never a crash', async (t) => {
+  const page = await openApp(t, 1400, '/s/tcp-handshake?step=999&loss=lots&latency=-5&drop=1,x&seed=2');
+  const note = await text(page, 'url-note');
+  assert.match(note, /loss=lots/);
+  assert.match(note, /latency=-5/);
+  assert.match(note, /drop=1,x/);
+  assert.match(note, /step=999 is past the end/);
+  const [pos, total] = await stepCount(page);
+  assert.equal(pos, total, 'a step past the end shows the end');
+  assert.equal(await text(page, 'fault-loss-value'), '0 %');
+  assert.equal(await page.locator('[data-testid=fault-seed]').inputValue(), '2', 'what was good is kept');
+  assert.deepEqual(query(page), { step: String(total), seed: '2' });
+  await page.goto(base + '/s/no-such-scenario?step=3');
+  await page.waitForSelector('[data-testid=url-note]', { timeout: 20_000 });
+  assert.match(await text(page, 'url-note'), /no scenario "no-such-scenario"/);
+  assert.match(await page.locator('#scenario-title').innerText(), /TCP three-way handshake/);
+  await page.close();
+});
+
+test('faults: loss, seed and "drop this one" run the scenario again, deterministically', async (t) => {
+  const page = await openApp(t);
+  const [, total] = await stepCount(page);
+  await page.keyboard.press('End');
+  await waitStep(page, total);
+  const clean = await ladderText(page);
+  assert.equal(await page.locator('[data-testid=faults-reset]').isDisabled(), true, 'at the defaults already');
+
+  // A new seed: other initial sequence numbers, the same steps.
+  await page.fill('[data-testid=fault-seed]', '7');
+  await page.locator('[data-testid=fault-seed]').press('Enter');
+  await waitQuery(page, 'seed', '7');
+  await page.waitForFunction((c) => document.querySelector('.ladder').innerText !== c, clean, { timeout: 5_000 });
+  assert.deepEqual(await stepCount(page), [total, total], 'at the end stays at the end');
+
+  // 30 % loss: frames are lost, TCP sends them again; the same settings give the same run.
+  await slide(page, 'fault-loss', 30);
+  await waitQuery(page, 'loss', '0.3');
+  await page.locator('[data-testid=faults-active]', { hasText: 'loss 30 %' }).waitFor({ timeout: 5_000 });
+  const lossy = await ladderText(page);
+  assert.ok(await page.locator('.frame.lost').count() >= 1, 'seed 7 loses frames at 30 %');
+  await slide(page, 'fault-loss', 0);
+  await waitQuery(page, 'loss', undefined);
+  await slide(page, 'fault-loss', 30);
+  await waitQuery(page, 'loss', '0.3');
+  await page.locator('.frame.lost').first().waitFor({ timeout: 5_000 });
+  assert.equal(await ladderText(page), lossy, 'the same seed and loss: the same trace');
+  // The sliders do not take the arrow keys unless focused.
+  await page.locator('#scenario-title').click();
+  await page.keyboard.press('Home');
+  await waitStep(page, 0);
+  assert.equal(await text(page, 'fault-loss-value'), '30 %');
+
+  // Back to the scenario's own settings.
+  await page.click('[data-testid=faults-reset]');
+  await waitQuery(page, 'seed', '1');
+  assert.equal(query(page).loss, undefined);
+  await page.keyboard.press('End');
+  await page.waitForFunction((c) => document.querySelector('.ladder').innerText === c, clean, { timeout: 5_000 }).catch(() => {});
+  assert.equal(await ladderText(page), clean);
+
+  // Drop this one: the SYN. It is drawn lost (✕) and TCP sends it again after its RTO.
+  await page.locator('[data-testid=frame]').first().click();
+  await page.locator('[data-testid=frame-summary]', { hasText: /^SYN seq=/ }).waitFor({ timeout: 5_000 });
+  await page.click('[data-testid=drop-frame]');
+  await waitQuery(page, 'drop', '4');
+  await page.locator('.frame.lost .lost-mark', { hasText: '✕' }).waitFor({ timeout: 5_000 });
+  // The inspector still shows the SYN, now lost, with a way back.
+  assert.match(await page.locator('[data-testid=inspector]').innerText(), /SYN seq=[\s\S]*Frame #4 was dropped by hand/);
+  assert.deepEqual(await stepCount(page).then(([p, n]) => p === n), true, 'at the end of the new run');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=frame]').length === 8, null, { timeout: 5_000 }).catch(() => {});
+  const labels = await page.locator('.frame-label').allTextContents();
+  assert.equal(labels.length, 8, `SYN, its retransmission, and the rest: ${labels}`);
+  assert.equal(labels.filter((l) => /^SYN seq=/.test(l)).length, 2, 'the SYN was sent again');
+  assert.match(await text(page, 'faults-active'), /dropped by hand: #4/);
+  // The top of the diagram: the SYN lost (✕), the timer expiring, the SYN again.
+  await page.locator('.ladder').evaluate((el) => { el.scrollTop = 0; });
+  await page.screenshot({ path: `${SHOTS}/12-faults.png`, clip: { x: 0, y: 0, width: 1400, height: 1000 } });
+  await page.click('[data-testid=undo-drop]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=frame]').length === 7, null, { timeout: 5_000 }).catch(() => {});
+  assert.equal(await page.locator('[data-testid=frame]').count(), 7);
+  assert.equal(query(page).drop, undefined);
+  await page.close();
+});
+
+test('embed: /embed/<id> is the scenario alone, steps, and the copied code embeds it', async (t) => {
+  const page = await openApp(t, 820, '/embed/tcp-handshake?step=3', { height: 720 });
+  await waitStep(page, 3);
+  for (const gone of ['.catalogue', '.topbar', '[data-testid=ws-connect]', '[data-testid=live-http]', '[data-testid=faults]', '[data-testid=export-pcap]']) {
+    assert.equal(await page.locator(gone).count(), 0, `no ${gone} in the embed`);
+  }
+  await page.keyboard.press('ArrowRight');
+  await waitStep(page, 4);
+  await page.click('[data-testid=step-next]');
+  await waitStep(page, 5);
+  assert.match(await text(page, 'frame-summary'), /^SYN seq=/);
+  assert.equal(new URL(page.url()).pathname, '/embed/tcp-handshake');
+  await waitQuery(page, 'step', '5');
+  await page.screenshot({ path: `${SHOTS}/13-embed.png` });
+  await page.close();
+
+  // "Copy embed code" in the full app: the iframe for this step and seed, on the clipboard.
+  const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
+  const app = await openApp(t, 1400, '/s/tcp-handshake?step=3', { context });
+  await app.click('[data-testid=copy-embed]');
+  await app.locator('[data-testid=embed-status]', { hasText: /Copied|copy/ }).waitFor({ timeout: 5_000 });
+  const code = await app.locator('[data-testid=embed-code]').inputValue();
+  assert.match(code, /^<iframe src="http:\/\/127\.0\.0\.1:\d+\/embed\/tcp-handshake\?step=3&amp;seed=1" width="\d+" height="\d+" title="wirelab: TCP three-way handshake and orderly close"[^>]*><\/iframe>$/);
+  if (/Copied/.test(await text(app, 'embed-status'))) {
+    assert.equal(await app.evaluate(() => navigator.clipboard.readText()), code);
+  }
+  // Pasted into another page, it shows the scenario at step 3.
+  const host = await context.newPage();
+  await host.setContent(`<!doctype html><title>course page</title><p>Here is the handshake:</p>${code}`);
+  const frame = host.frameLocator('iframe');
+  await frame.locator('[data-testid=step-counter]').waitFor({ timeout: 20_000 });
+  assert.match(await frame.locator('[data-testid=step-counter]').innerText(), /^Step 3 of 37$/);
+  assert.equal(await frame.locator('.catalogue').count(), 0);
+  await context.close();
+});
+
+test('exports: the ladder as a standalone SVG and as a PNG', async (t) => {
+  const page = await openApp(t);
+  const [, total] = await stepCount(page);
+  await page.keyboard.press('End');
+  await waitStep(page, total);
+  const save = async (button) => {
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click(button)]);
+    return { name: dl.suggestedFilename(), bytes: fs.readFileSync(await dl.path()) };
+  };
+  const svg = await save('[data-testid=export-svg]');
+  assert.equal(svg.name, 'tcp-handshake-seed1.svg');
+  const xml = svg.bytes.toString('utf8');
+  assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<svg /);
+  assert.match(xml, /<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(xml, /<svg [^>]*width="720"/, 'sized as drawn, not 100 % of a page');
+  assert.match(xml, /<svg [^>]*height="878"/);
+  assert.match(xml, /<style>[^<]*\.frame \.arrow \{ stroke: #0f5fa8/, 'the styles are inlined, with colours, not variables');
+  assert.ok(!xml.includes('var(--'), 'no CSS variables from the page');
+  for (const label of ['client', 'server', 'SYN seq=', 'SYN,ACK seq=', 'FIN,ACK seq=', 'ESTABLISHED', 'TIME-WAIT']) {
+    assert.ok(xml.includes(label), `the SVG shows ${label}`);
+  }
+  assert.equal((xml.match(/class="arrow"/g) ?? []).length, 7);
+  // Well-formed XML: the browser's own XML parser reads it without error.
+  const parsed = await page.evaluate((x) => {
+    const d = new DOMParser().parseFromString(x, 'image/svg+xml');
+    return { errors: d.getElementsByTagName('parsererror').length, root: d.documentElement.localName, ns: d.documentElement.namespaceURI };
+  }, xml);
+  assert.deepEqual(parsed, { errors: 0, root: 'svg', ns: 'http://www.w3.org/2000/svg' });
+  fs.writeFileSync(`${SHOTS}/14-ladder.svg`, svg.bytes);
+
+  const png = await save('[data-testid=export-png]');
+  assert.equal(png.name, 'tcp-handshake-seed1.png');
+  assert.ok(png.bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'the PNG signature');
+  assert.equal(png.bytes.toString('latin1', 12, 16), 'IHDR');
+  assert.equal(png.bytes.readUInt32BE(16), 1440, 'drawn at twice the 720-pixel width');
+  assert.ok(png.bytes.length > 20_000, `a real picture, not an empty canvas: ${png.bytes.length} bytes`);
+  fs.writeFileSync(`${SHOTS}/14-ladder.png`, png.bytes);
   await page.close();
 });
 

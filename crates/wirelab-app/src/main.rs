@@ -5,6 +5,8 @@
 
 mod components;
 mod model;
+mod route;
+mod sync;
 
 use components::app::App;
 

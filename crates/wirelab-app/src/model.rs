@@ -3,14 +3,16 @@
 
 use std::rc::Rc;
 use wirelab_core::{Trace, TraceKind};
-use wirelab_scenarios::ScenarioInfo;
+use wirelab_scenarios::{Params, ScenarioInfo};
 use yew::Reducible;
 
 /// A scenario run, and where the person is in it.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     pub info: &'static ScenarioInfo,
-    /// The run, computed once in the browser by the simulator.
+    /// The seed and faults the run was made with.
+    pub params: Params,
+    /// The run, computed in the browser by the simulator.
     pub trace: Rc<Trace>,
     /// Which trace events are steps (timer settings and metrics are drawn, not stepped through).
     pub steps: Rc<Vec<usize>>,
@@ -23,8 +25,9 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn load(info: &'static ScenarioInfo) -> Self {
-        let (trace, error) = match wirelab_scenarios::run(info.id, &wirelab_scenarios::defaults(info.id)) {
+    /// Runs the scenario with `params`, `pos` steps in (clamped to the run's length).
+    pub fn run(info: &'static ScenarioInfo, params: Params, pos: usize) -> Self {
+        let (trace, error) = match wirelab_scenarios::run(info.id, &params) {
             Ok(t) => (t, None),
             Err(e) => (Trace::default(), Some(e.to_string())),
         };
@@ -33,8 +36,9 @@ impl Model {
             .iter()
             .filter(|e| !matches!(e.kind, TraceKind::TimerArmed { .. } | TraceKind::Metric { .. }))
             .map(|e| e.seq)
-            .collect();
-        Model { info, trace: Rc::new(trace), steps: Rc::new(steps), pos: 0, selected: None, error }
+            .collect::<Vec<_>>();
+        let pos = pos.min(steps.len());
+        Model { info, params, trace: Rc::new(trace), steps: Rc::new(steps), pos, selected: None, error }
     }
 
     /// The trace index of the last step taken, if any.
@@ -48,7 +52,7 @@ impl Model {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Next,
     Prev,
@@ -57,6 +61,9 @@ pub enum Action {
     /// Go to just after step `n` (a row clicked in the ladder).
     Goto(usize),
     Select(usize),
+    /// The same scenario run again with other faults: keep the step (at the end stays at
+    /// the end) and the clicked frame, if the new run still sent one there.
+    Rerun(Rc<Model>),
 }
 
 impl Reducible for Model {
@@ -64,6 +71,12 @@ impl Reducible for Model {
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let last = self.steps.len();
+        if let Action::Rerun(new) = action {
+            let end = new.steps.len();
+            let pos = if self.pos == last { end } else { self.pos.min(end) };
+            let selected = self.selected.filter(|&s| new.trace.frame(s).is_some());
+            return Rc::new(Model { pos, selected, ..Rc::unwrap_or_clone(new) });
+        }
         let (pos, selected) = match action {
             Action::Next => ((self.pos + 1).min(last), None),
             Action::Prev => (self.pos.saturating_sub(1), None),
@@ -71,12 +84,14 @@ impl Reducible for Model {
             Action::Last => (last, None),
             Action::Goto(n) => (n.min(last), None),
             Action::Select(s) => (self.pos, Some(s)),
+            Action::Rerun(_) => return self,
         };
         if pos == self.pos && selected == self.selected {
             return self;
         }
         Rc::new(Model {
             info: self.info,
+            params: self.params.clone(),
             trace: Rc::clone(&self.trace),
             steps: Rc::clone(&self.steps),
             pos,

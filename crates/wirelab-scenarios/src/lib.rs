@@ -15,6 +15,7 @@ use wirelab_udp::{Config as UdpConfig, Udp};
 pub mod apps;
 pub mod compare;
 pub mod models;
+pub mod share;
 pub mod web;
 
 /// The seed's topics, used to group scenarios on the landing page.

@@ -117,3 +117,20 @@ fn unknown_scenarios_are_named_in_the_error() {
     let err = run("tcp-nope", &Params::default()).expect_err("unknown");
     assert!(err.to_string().contains("tcp-handshake"));
 }
+
+/// "Drop this one" names a frame by the trace position of its `Sent` event: the run made
+/// with that drop is the same up to that event, loses that very frame, and TCP sends it again.
+#[test]
+fn a_frame_dropped_by_its_position_is_that_frame_and_tcp_sends_it_again() {
+    let clean = run("tcp-handshake", &Params::default()).expect("runs");
+    let syn = clean.events.iter().find(|e| matches!(e.kind, TraceKind::Sent { .. })).expect("a SYN").seq;
+    let dropped = run("tcp-handshake", &Params { drops: vec![syn], ..Params::default() }).expect("runs");
+    assert_eq!(clean.events[..=syn], dropped.events[..=syn]);
+    assert_eq!(dropped.fate(syn).map(|(_, delivered)| delivered), Some(false));
+    assert!(dropped.events.iter().any(
+        |e| matches!(&e.kind, TraceKind::Dropped { sent_seq, why } if *sent_seq == syn && why == "dropped by hand")
+    ));
+    let syns = segments(&dropped).iter().filter(|(_, s)| s.flags.to_string() == "SYN").count();
+    assert_eq!(syns, 2, "the SYN is sent again when its timer expires");
+    assert_eq!(dropped.state_history(0), clean.state_history(0), "and the connection still opens and closes");
+}

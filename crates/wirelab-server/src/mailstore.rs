@@ -195,11 +195,10 @@ impl MailStore {
     pub fn deliver(&mut self, address: &str, data: &[u8]) -> Result<Option<u32>> {
         let Some(account) = self.account(address)? else { return Ok(None) };
         let tx = self.db.transaction()?;
-        let (mailbox, uid): (i64, u32) = tx.query_row(
-            "SELECT id, uidnext FROM mailbox WHERE account = ?1 AND name = 'INBOX'",
-            [account],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (mailbox, uid): (i64, u32) =
+            tx.query_row("SELECT id, uidnext FROM mailbox WHERE account = ?1 AND name = 'INBOX'", [account], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         tx.execute(
             "INSERT INTO message (mailbox, uid, internal_date, data) VALUES (?1, ?2, ?3, ?4)",
             params![mailbox, uid, now_secs(), data],
@@ -220,9 +219,9 @@ impl MailStore {
             )
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("mailbox {name}")))?;
-        let mut stmt = self.db.prepare(
-            "SELECT uid, length(data), flags, internal_date FROM message WHERE mailbox = ?1 ORDER BY uid",
-        )?;
+        let mut stmt = self
+            .db
+            .prepare("SELECT uid, length(data), flags, internal_date FROM message WHERE mailbox = ?1 ORDER BY uid")?;
         let messages = stmt
             .query_map([id], |r| {
                 let flags: String = r.get(2)?;
@@ -242,9 +241,7 @@ impl MailStore {
         let mailbox = self.mailbox_id(account, name)?;
         Ok(self
             .db
-            .query_row("SELECT data FROM message WHERE mailbox = ?1 AND uid = ?2", params![mailbox, uid], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT data FROM message WHERE mailbox = ?1 AND uid = ?2", params![mailbox, uid], |r| r.get(0))
             .optional()?)
     }
 

@@ -183,6 +183,194 @@ pub fn opcode_name(op: Opcode) -> String {
     }
 }
 
+/// A tap report from its JSON text, as the server's serde writes it, without serde_json:
+/// the app reads reports with this, because a general JSON deserializer (and its float
+/// tables) would cost the page ~10 KB gzipped for one flat object per message. Objects
+/// only, one level, string/number/bool/null values; anything else is `None`.
+pub fn from_json(text: &str) -> Option<TapEvent> {
+    let fields = flat_json(text)?;
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+    let s = |k: &str| match get(k) {
+        Some(Json::Str(v)) => Some(v.clone()),
+        _ => None,
+    };
+    let num = |k: &str| match get(k) {
+        Some(Json::Num(v)) => Some(*v),
+        _ => None,
+    };
+    let flag = |k: &str| match get(k) {
+        Some(Json::Bool(v)) => Some(*v),
+        _ => None,
+    };
+    let dir = || match s("dir")?.as_str() {
+        "in" => Some(Direction::In),
+        "out" => Some(Direction::Out),
+        _ => None,
+    };
+    let at_ms = num("at_ms")?;
+    Some(match s("kind")?.as_str() {
+        "request" => TapEvent::Request { at_ms, hex: s("hex")? },
+        "response" => TapEvent::Response { at_ms, hex: s("hex")? },
+        "frame" => TapEvent::Frame {
+            at_ms,
+            dir: dir()?,
+            opcode: s("opcode")?,
+            fin: flag("fin")?,
+            masked: flag("masked")?,
+            payload_len: num("payload_len").filter(|n| *n >= 0.0 && n.fract() == 0.0)? as u64,
+            whole: flag("whole")?,
+            hex: s("hex")?,
+        },
+        "malformed" => TapEvent::Malformed { at_ms, dir: dir()?, hex: s("hex")?, why: s("why")? },
+        "closed" => TapEvent::Closed { at_ms },
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Json {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+    Null,
+}
+
+/// `{"k": v, …}` with scalar values (RFC 8259 §4, §6, §7) into pairs.
+fn flat_json(text: &str) -> Option<Vec<(String, Json)>> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let ws = |i: &mut usize| {
+        while b.get(*i).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')) {
+            *i += 1;
+        }
+    };
+    let string = |i: &mut usize| -> Option<String> {
+        if b.get(*i) != Some(&b'"') {
+            return None;
+        }
+        *i += 1;
+        let mut out = String::new();
+        loop {
+            let start = *i;
+            while b.get(*i).is_some_and(|&c| c != b'"' && c != b'\\') {
+                *i += 1;
+            }
+            out.push_str(text.get(start..*i)?);
+            match b.get(*i)? {
+                b'"' => {
+                    *i += 1;
+                    return Some(out);
+                }
+                _ => {
+                    let e = *b.get(*i + 1)?;
+                    *i += 2;
+                    out.push(match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = text.get(*i..*i + 4)?;
+                            *i += 4;
+                            let unit = u16::from_str_radix(hex, 16).ok()?;
+                            // A surrogate pair is two escapes (RFC 8259 §7).
+                            if (0xD800..0xDC00).contains(&unit) && text.get(*i..*i + 2) == Some("\\u") {
+                                let low = u16::from_str_radix(text.get(*i + 2..*i + 6)?, 16).ok()?;
+                                *i += 6;
+                                char::decode_utf16([unit, low]).next()?.ok()?
+                            } else {
+                                char::from_u32(u32::from(unit))?
+                            }
+                        }
+                        _ => return None,
+                    });
+                }
+            }
+        }
+    };
+    ws(&mut i);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    let mut out = Vec::new();
+    loop {
+        ws(&mut i);
+        if out.is_empty() && b.get(i) == Some(&b'}') {
+            i += 1;
+            break;
+        }
+        let key = string(&mut i)?;
+        ws(&mut i);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        ws(&mut i);
+        let value = match b.get(i)? {
+            b'"' => Json::Str(string(&mut i)?),
+            b't' if text.get(i..i + 4) == Some("true") => {
+                i += 4;
+                Json::Bool(true)
+            }
+            b'f' if text.get(i..i + 5) == Some("false") => {
+                i += 5;
+                Json::Bool(false)
+            }
+            b'n' if text.get(i..i + 4) == Some("null") => {
+                i += 4;
+                Json::Null
+            }
+            _ => {
+                let start = i;
+                while b.get(i).is_some_and(|c| matches!(c, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
+                    i += 1;
+                }
+                Json::Num(number(text.get(start..i)?)?)
+            }
+        };
+        out.push((key, value));
+        ws(&mut i);
+        match b.get(i)? {
+            b',' => i += 1,
+            b'}' => {
+                i += 1;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    ws(&mut i);
+    (i == b.len()).then_some(out)
+}
+
+/// A JSON number (RFC 8259 §6) without the standard library's float parser: the
+/// digits as an integer and a power of ten. Exact for the times the tap reports
+/// (milliseconds with a few decimals); within a few ulps otherwise.
+fn number(s: &str) -> Option<f64> {
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(k) => (&s[..k], s[k + 1..].parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (neg, digits) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit()) || int.len() + frac.len() > 19 {
+        return None;
+    }
+    let whole: u64 = format!("{int}{frac}").parse().ok()?;
+    let scale = exp - frac.len() as i32;
+    let v = whole as f64;
+    let v = if scale >= 0 { v * 10f64.powi(scale) } else { v / 10f64.powi(-scale) };
+    Some(if neg { -v } else { v })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +440,59 @@ mod tests {
         let events = s.push(0.0, &[0x83, 0x80, 1, 2, 3, 4]);
         assert!(matches!(&events[..], [TapEvent::Malformed { .. }]), "{events:?}");
         assert!(s.push(0.0, &[0x81, 0x00]).is_empty());
+    }
+
+    #[test]
+    fn reports_read_back_without_serde_json() {
+        let events = [
+            TapEvent::Request { at_ms: 0.0, hex: "474554".into() },
+            TapEvent::Response { at_ms: 0.25, hex: "48".into() },
+            TapEvent::Frame {
+                at_ms: 421.625,
+                dir: Direction::In,
+                opcode: "Text".into(),
+                fin: true,
+                masked: true,
+                payload_len: 70_000,
+                whole: false,
+                hex: "81fe".into(),
+            },
+            TapEvent::Malformed {
+                at_ms: 1e-7,
+                dir: Direction::Out,
+                hex: "".into(),
+                why: "bad \"x\" \u{1F600}\n".into(),
+            },
+            TapEvent::Closed { at_ms: 123456.789 },
+        ];
+        for e in events {
+            let json = serde_json::to_string(&e).expect("serialise");
+            let back = from_json(&json).unwrap_or_else(|| panic!("cannot read {json}"));
+            assert!((back.at_ms() - e.at_ms()).abs() <= e.at_ms().abs() * 1e-12, "{json}");
+            let same_time = |mut t: TapEvent| {
+                match &mut t {
+                    TapEvent::Request { at_ms, .. }
+                    | TapEvent::Response { at_ms, .. }
+                    | TapEvent::Frame { at_ms, .. }
+                    | TapEvent::Malformed { at_ms, .. }
+                    | TapEvent::Closed { at_ms } => *at_ms = 0.0,
+                }
+                t
+            };
+            assert_eq!(same_time(back), same_time(e), "{json}");
+        }
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"kind":"closed"}"#,
+            r#"{"kind":"nope","at_ms":1}"#,
+            r#"{"kind":"closed","at_ms":1} x"#,
+            r#"{"kind":"closed","at_ms":"1"}"#,
+            r#"{"kind":"closed","at_ms":1,}"#,
+            r#"{"kind":"request","at_ms":1,"hex":"\q"}"#,
+        ] {
+            assert_eq!(from_json(bad), None, "{bad}");
+        }
     }
 }

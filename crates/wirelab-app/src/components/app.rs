@@ -3,26 +3,59 @@
 use crate::components::controls::Controls;
 use crate::components::endpoints::Endpoints;
 use crate::components::export_bar::ExportBar;
+use crate::components::faults::{Faults, drop_tools};
 use crate::components::inspector::Inspector;
 use crate::components::ladder::Ladder;
 use crate::components::live_echo::LiveEcho;
 use crate::components::live_http::LiveHttp;
 use crate::components::narration::Narration;
 use crate::components::results::Results;
+use crate::components::share_bar::ShareBar;
 use crate::model::{Action, Model};
+use crate::route::{self, Route};
+use crate::sync;
 use gloo::events::{EventListener, EventListenerOptions};
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
+use wirelab_scenarios::share::View;
 use wirelab_scenarios::{CATALOGUE, ScenarioInfo};
 use yew::prelude::*;
 
 #[component(App)]
 pub fn app() -> Html {
-    // The handshake opens first: it is where every course starts, whatever order the
-    // catalogue lists topics in.
-    let chosen = use_state(|| wirelab_scenarios::info("tcp-handshake").or(CATALOGUE.first()));
+    // The URL says which scenario, step, seed and faults; `/` opens the handshake (where
+    // every course starts, whatever order the catalogue lists topics in).
+    let route = use_state(|| Rc::new(Route::current()));
+    // Bumped whenever the route comes from outside (back, forward): a fresh scenario view.
+    let generation = use_mut_ref(|| 0u32);
+    {
+        let (route, generation) = (route.clone(), generation.clone());
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&gloo::utils::window(), "popstate", move |_| {
+                *generation.borrow_mut() += 1;
+                route.set(Rc::new(Route::current()));
+            });
+            move || drop(listener)
+        });
+    }
+    let key = format!("{}#{}", route.info.id, generation.borrow());
+    if route.embed {
+        let full = route::href(false, route.info.id, &route.view);
+        return html! {
+            <main class="embed">
+                <ScenarioView {key} route={(*route).clone()} />
+                <a class="embed-open" href={full} target="_blank" rel="noopener">{ "Open in wirelab ↗" }</a>
+            </main>
+        };
+    }
     let on_choose = {
-        let chosen = chosen.clone();
-        Callback::from(move |info: &'static ScenarioInfo| chosen.set(Some(info)))
+        let (route, generation) = (route.clone(), generation.clone());
+        Callback::from(move |info: &'static ScenarioInfo| {
+            let next = Route::start(info);
+            route::push(&route::href(false, info.id, &next.view));
+            *generation.borrow_mut() += 1;
+            route.set(Rc::new(next));
+        })
     };
     html! {
         <>
@@ -40,7 +73,7 @@ pub fn app() -> Html {
                             <ul>
                             { for CATALOGUE.iter().filter(|s| s.topic == topic).map(|s| {
                                 let on_choose = on_choose.clone();
-                                let active = chosen.is_some_and(|c| c.id == s.id);
+                                let active = route.info.id == s.id;
                                 html! {
                                     <li>
                                         <button class={classes!("scenario-link", active.then_some("active"))}
@@ -57,10 +90,7 @@ pub fn app() -> Html {
                     }) }
                 </nav>
                 <main>
-                    { match *chosen {
-                        Some(info) => html! { <ScenarioView key={info.id} {info} /> },
-                        None => html! { <p>{ "No scenarios are built into this app." }</p> },
-                    } }
+                    <ScenarioView {key} route={(*route).clone()} />
                     <LiveEcho />
                     <LiveHttp />
                 </main>
@@ -82,14 +112,19 @@ fn topics() -> Vec<wirelab_scenarios::Topic> {
 
 #[derive(Properties, PartialEq)]
 pub struct ScenarioProps {
-    pub info: &'static ScenarioInfo,
+    /// The scenario, and the step, seed and faults it opens with.
+    pub route: Rc<Route>,
 }
 
 /// One scenario, stepped: controls, endpoint states, ladder, inspector and narration.
 #[component(ScenarioView)]
 pub fn scenario_view(props: &ScenarioProps) -> Html {
-    let info = props.info;
-    let model = use_reducer(move || Model::load(info));
+    let route = props.route.clone();
+    let info = route.info;
+    let model = use_reducer(|| Model::run(info, route.view.params.clone(), route.view.step));
+    let (busy, rerun) = sync::use_rerun(info, &model);
+    sync::use_address(&route, &model);
+    let notes = sync::use_notes(&route, model.steps.len());
 
     // Keyboard: ← → step, Home End jump. Not while typing in a text field.
     {
@@ -126,8 +161,11 @@ pub fn scenario_view(props: &ScenarioProps) -> Html {
         let model = model.clone();
         Callback::from(move |a: Action| model.dispatch(a))
     };
+    let faults = (!route.embed).then(|| {
+        html! { <Faults scenario={info.id} params={model.params.clone()} {busy} on_change={rerun.clone()} /> }
+    });
     if let Some(err) = &model.error {
-        return html! { <section class="scenario"><p class="error" role="alert">{ format!("This scenario could not be run: {err}") }</p></section> };
+        return html! { <section class="scenario"><p class="error" role="alert">{ format!("This scenario could not be run: {err}") }</p>{ faults }</section> };
     }
     let current = model.current_event();
     let states = model.trace.states_after(current);
@@ -136,18 +174,24 @@ pub fn scenario_view(props: &ScenarioProps) -> Html {
         <section class="scenario" data-testid="scenario" aria-labelledby="scenario-title">
             <h2 id="scenario-title">{ info.title }</h2>
             <p class="summary">{ info.summary }</p>
+            { notes }
+            { faults }
             <Controls pos={model.pos} total={model.steps.len()} on_action={dispatch.clone()} />
             <Narration trace={model.trace.clone()} event={current} />
             <Endpoints trace={model.trace.clone()} states={states} current={current} />
             <div class="stage">
                 <Ladder trace={model.trace.clone()} steps={model.steps.clone()} pos={model.pos}
                     selected={inspected} on_action={dispatch.clone()} />
-                <Inspector trace={model.trace.clone()} frame={inspected} />
+                <Inspector trace={model.trace.clone()} frame={inspected}
+                    tools={(!route.embed).then(|| drop_tools(&model.params, &model.trace, inspected, &rerun))} />
             </div>
             <crate::components::plots::Plots trace={model.trace.clone()} event={current} />
             if info.topic == wirelab_scenarios::Topic::Models { <crate::components::plots::ModelsPlot /> }
             <Results scenario={info.id} trace={model.trace.clone()} />
-            <ExportBar trace={model.trace.clone()} scenario={info.id} />
+            if !route.embed {
+                <ExportBar trace={model.trace.clone()} scenario={info.id} />
+                <ShareBar {info} view={View { params: model.params.clone(), step: model.pos }} />
+            }
         </section>
     }
 }

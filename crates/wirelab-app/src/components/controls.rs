@@ -74,7 +74,7 @@ pub fn controls(props: &ControlsProps) -> Html {
         let (cb, playing) = (props.on_action.clone(), playing.clone());
         Callback::from(move |_| {
             playing.set(false);
-            cb.emit(action);
+            cb.emit(action.clone());
         })
     };
     // Icons are SVG paths, not emoji: many machines have no emoji font.
@@ -100,7 +100,9 @@ pub fn controls(props: &ControlsProps) -> Html {
         let speed = speed.clone();
         Callback::from(move |e: Event| {
             let Some(input) = e.target_dyn_into::<web_sys::HtmlSelectElement>() else { return };
-            if let Ok(s) = input.value().parse::<f64>() {
+            // The option's value is its index in SPEEDS (no float parsing in the app: its
+            // tables cost kilobytes).
+            if let Some(&s) = input.value().parse::<usize>().ok().and_then(|i| SPEEDS.get(i)) {
                 speed.set(s);
             }
         })
@@ -121,8 +123,8 @@ pub fn controls(props: &ControlsProps) -> Html {
             <label class="speed">
                 <span class="visually-hidden">{ "Playback speed" }</span>
                 <select data-testid="speed" onchange={set_speed} aria-label="Playback speed">
-                    { for SPEEDS.iter().map(|&s| html! {
-                        <option value={s.to_string()} selected={s == *speed}>{ format!("{s}×") }</option>
+                    { for SPEEDS.iter().enumerate().map(|(i, &s)| html! {
+                        <option value={i.to_string()} selected={s == *speed}>{ format!("{s}×") }</option>
                     }) }
                 </select>
             </label>

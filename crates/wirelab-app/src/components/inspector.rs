@@ -10,6 +10,9 @@ pub struct InspectorProps {
     pub trace: Rc<Trace>,
     /// The trace index of the `Sent` event whose frame to show.
     pub frame: Option<usize>,
+    /// Buttons for this frame ("drop this one"), under its summary.
+    #[prop_or_default]
+    pub tools: Option<Html>,
 }
 
 #[component(Inspector)]
@@ -24,7 +27,9 @@ pub fn inspector(props: &InspectorProps) -> Html {
     };
     html! {
         <FrameView bytes={Rc::new(frame.bytes.clone())} annotation={Rc::new(frame.annotation.clone())}
-                   route={format!("{} → {}", frame.from, frame.to)} />
+                   route={format!("{} → {}", frame.from, frame.to)}>
+            { props.tools.clone() }
+        </FrameView>
     }
 }
 
@@ -34,6 +39,8 @@ pub struct FrameViewProps {
     pub annotation: Rc<Annotation>,
     /// "192.0.2.1:80 → 192.0.2.2:5000", or "browser → server".
     pub route: String,
+    #[prop_or_default]
+    pub children: Html,
 }
 
 /// Any frame's bytes and fields, linked: the inspector for simulated frames and for the
@@ -83,6 +90,7 @@ pub fn frame_view(props: &FrameViewProps) -> Html {
             <h3>{ format!("{} · {} bytes", d.protocol, bytes.len()) }</h3>
             <p class="frame-summary" data-testid="frame-summary">{ &d.summary }</p>
             <p class="frame-route">{ &props.route }</p>
+            { props.children.clone() }
             if let Some(err) = &d.error { <p class="error">{ err }</p> }
             <div class="hex" aria-label="Bytes in hexadecimal">{ for hex_rows }</div>
             <p class="field-detail" data-testid="field-detail" aria-live="polite">

@@ -381,7 +381,7 @@ fn start(live: &UseReducerHandle<Live>, conn: &Rc<RefCell<Conn>>) {
             &feed,
             move || open(&l1, &c1, Some(&id)),
             move |m| {
-                if let Some(ev) = m.data().as_string().and_then(|t| serde_json::from_str::<TapEvent>(&t).ok()) {
+                if let Some(ev) = m.data().as_string().and_then(|t| wirelab_ws::tap::from_json(&t)) {
                     l2.dispatch(LiveAction::Tap(ev));
                 }
             },
