@@ -613,7 +613,7 @@ test('faults: loss, seed and "drop this one" run the scenario again, determinist
   await page.click('[data-testid=undo-drop]');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=frame]').length === 7, null, { timeout: 5_000 }).catch(() => {});
   assert.equal(await page.locator('[data-testid=frame]').count(), 7);
-  assert.equal(query(page).drop, undefined);
+  await waitQuery(page, 'drop', undefined);
   await page.close();
 });
 

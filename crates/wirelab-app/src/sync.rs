@@ -41,13 +41,20 @@ pub fn use_rerun(info: &'static ScenarioInfo, model: &UseReducerHandle<Model>) -
     (*busy, rerun)
 }
 
+/// How long the view must stay put before the address is rewritten.
+const ADDRESS_DELAY_MS: u32 = 150;
+
 /// Writes the view into the address bar as the person steps and changes faults, without
 /// new history entries.
 #[hook]
 pub fn use_address(route: &Route, model: &Model) {
     let (embed, id) = (route.embed, route.info.id);
     use_effect_with((model.pos, model.params.clone()), move |(pos, params)| {
-        route::replace(&route::href(embed, id, &View { params: params.clone(), step: *pos }));
+        // Once stepping pauses: Chromium's replaceState costs ~5 ms, a third of a frame,
+        // and holding → down would pay it on every step.
+        let url = route::href(embed, id, &View { params: params.clone(), step: *pos });
+        let pending = Timeout::new(ADDRESS_DELAY_MS, move || route::replace(&url));
+        move || drop(pending)
     });
 }
 

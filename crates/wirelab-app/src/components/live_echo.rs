@@ -12,6 +12,7 @@ use wirelab_core::Annotation;
 use wirelab_ws::tap::{Direction, TapEvent};
 use yew::prelude::*;
 
+use crate::components::form::use_initial_value;
 use crate::components::inspector::FrameView;
 use crate::components::socket::{Held, attach, discard};
 
@@ -263,6 +264,9 @@ pub fn live_echo() -> Html {
     };
     let close_code = use_node_ref();
     let close_reason = use_node_ref();
+    use_initial_value(&input, "hello, wirelab");
+    use_initial_value(&close_code, "1000");
+    use_initial_value(&close_reason, "bye");
     let close_with = {
         let (conn, live, send_now) = (conn.clone(), live.clone(), send_now.clone());
         let (close_code, close_reason) = (close_code.clone(), close_reason.clone());
@@ -307,7 +311,7 @@ pub fn live_echo() -> Html {
                 <span class={classes!("ws-status", open_now.then_some("open"))} data-testid="ws-status">{ status_text }</span>
             </div>
             <form class="live-send" onsubmit={send}>
-                <input ref={input} type="text" value="hello, wirelab" aria-label="Message to send" data-testid="ws-input" />
+                <input ref={input} type="text" aria-label="Message to send" data-testid="ws-input" />
                 <button type="submit" data-testid="ws-send" disabled={!open_now}>{ "Send text" }</button>
                 <button type="button" data-testid="ws-send-binary" onclick={send_binary} disabled={!open_now}
                         title="The same characters as bytes, in a Binary frame (opcode 0x2)">{ "Send binary" }</button>
@@ -316,10 +320,10 @@ pub fn live_echo() -> Html {
             </form>
             <div class="live-close">
                 <label>{ "Close code " }
-                    <input ref={close_code} type="number" min="1000" max="4999" value="1000" data-testid="ws-close-code"
+                    <input ref={close_code} type="number" min="1000" max="4999" data-testid="ws-close-code"
                            aria-describedby="close-help" />
                 </label>
-                <label>{ "reason " }<input ref={close_reason} type="text" value="bye" maxlength="120" data-testid="ws-close-reason" /></label>
+                <label>{ "reason " }<input ref={close_reason} type="text" maxlength="120" data-testid="ws-close-reason" /></label>
                 <button type="button" data-testid="ws-close" onclick={close_with} disabled={!open_now}>{ "Close" }</button>
                 <span id="close-help" class="muted">{ "1000 or 3000–4999: this page closes. 1001–1014: the server closes (a page may not send them, RFC 6455 §7.4)." }</span>
             </div>

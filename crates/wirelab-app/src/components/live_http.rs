@@ -10,6 +10,7 @@ use web_sys::{BinaryType, HtmlTextAreaElement, WebSocket};
 use wirelab_core::Annotation;
 use yew::prelude::*;
 
+use crate::components::form::use_initial_value;
 use crate::components::inspector::FrameView;
 use crate::components::socket::{Held, attach, discard};
 
@@ -102,6 +103,7 @@ pub fn live_http() -> Html {
     });
     let conn = use_mut_ref(Conn::default);
     let area = use_node_ref();
+    use_initial_value(&area, PRESETS[0].1);
     let send = {
         let (ex, conn, area) = (ex.clone(), conn.clone(), area.clone());
         Callback::from(move |_| {
@@ -144,7 +146,7 @@ pub fn live_http() -> Html {
                 }) }
             </div>
             <textarea ref={area} class="http-request" rows="7" spellcheck="false" aria-label="The HTTP request to send"
-                      data-testid="http-request" value={PRESETS[0].1} />
+                      data-testid="http-request" />
             <div class="live-controls">
                 <button data-testid="http-send" onclick={send}>{ "Send through the bridge" }</button>
                 <button data-testid="http-hangup" onclick={hang_up} disabled={ex.status != Status::Open}>{ "Close connection" }</button>

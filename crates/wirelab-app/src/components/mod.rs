@@ -5,6 +5,7 @@ pub mod controls;
 pub mod endpoints;
 pub mod export_bar;
 pub mod faults;
+pub mod form;
 pub mod inspector;
 pub mod ladder;
 pub mod live_echo;
