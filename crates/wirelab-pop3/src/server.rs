@@ -14,6 +14,9 @@
 //! | [`ServerEvent::Fetch`] `{ n, uid }` for RETR and TOP | [`ServerCommand::Message`]: `Ok(bytes)` or `Err(reason)` |
 //! | [`ServerEvent::Delete`] `{ uids }` after QUIT, in UPDATE | [`ServerCommand::Deleted`]: `Ok(())` or `Err(reason)` |
 //!
+//! While it waits the state says so: `AUTHENTICATING` (inside RFC 1939's AUTHORIZATION),
+//! `FETCHING` (inside TRANSACTION), and `UPDATE` itself for the deletion.
+//!
 //! A successful `Maildrop` answer means the driver has also locked the maildrop (§8:
 //! "the POP3 server then acquires an exclusive-access lock on the maildrop"); it unlocks
 //! on [`ServerEvent::CloseConnection`].
@@ -46,15 +49,21 @@ const fn rfc(section: &'static str) -> RfcRef {
     RfcRef::new(1939, section)
 }
 
-/// The states of RFC 1939 §3, and the two ends of a connection.
+/// The states of RFC 1939 §3, the two ends of a connection, and the two waits for the
+/// driver inside AUTHORIZATION and TRANSACTION (so that the ladder shows who the session
+/// waits for, and a script can answer when the question is asked).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ServerState {
     /// The transport is not open yet; the greeting goes out when it is.
     Connecting,
     /// §3: "the client must now identify and authenticate itself to the POP3 server".
     Authorization,
+    /// Still RFC 1939's AUTHORIZATION: PASS or APOP arrived, the driver checks it.
+    Authenticating,
     /// §3: "the client now requests actions on the part of the POP3 server".
     Transaction,
+    /// Still RFC 1939's TRANSACTION: RETR or TOP arrived, the driver fetches the message.
+    Fetching,
     /// §3: "the POP3 server releases any resources acquired during the TRANSACTION state".
     Update,
     /// The connection is closed, or closing.
@@ -66,7 +75,9 @@ impl fmt::Display for ServerState {
         f.write_str(match self {
             ServerState::Connecting => "CONNECTING",
             ServerState::Authorization => "AUTHORIZATION",
+            ServerState::Authenticating => "AUTHENTICATING",
             ServerState::Transaction => "TRANSACTION",
+            ServerState::Fetching => "FETCHING",
             ServerState::Update => "UPDATE",
             ServerState::Closed => "CLOSED",
         })
@@ -343,7 +354,7 @@ impl Pop3Server {
         if self.state == ServerState::Closed {
             return;
         }
-        if self.state == ServerState::Transaction {
+        if matches!(self.state, ServerState::Transaction | ServerState::Fetching) {
             let reason = if self.deleted.contains(&true) {
                 "the connection closed before QUIT: the messages marked deleted stay (RFC 1939 §6)"
             } else {
@@ -448,6 +459,7 @@ impl Pop3Server {
                     Some(uid) => {
                         self.waiting = Some(Waiting::Fetch { n, top });
                         self.out.push_back(Output::Event(ServerEvent::Fetch { n, uid }));
+                        self.set_state(ServerState::Fetching, "the driver fetches the message", rfc("5"));
                     }
                     None => self.no_such_message(n),
                 }
@@ -512,6 +524,7 @@ impl Pop3Server {
                 };
                 self.waiting = Some(Waiting::Auth { user: user.clone() });
                 self.out.push_back(Output::Event(ServerEvent::Authenticate { user, pass }));
+                self.set_state(ServerState::Authenticating, "PASS: the driver checks it", rfc("7"));
             }
             Apop { name, digest } => {
                 self.user = None;
@@ -520,6 +533,7 @@ impl Pop3Server {
                 };
                 self.waiting = Some(Waiting::Auth { user: name.clone() });
                 self.out.push_back(Output::Event(ServerEvent::AuthenticateApop { user: name, timestamp, digest }));
+                self.set_state(ServerState::Authenticating, "APOP: the driver checks the digest", rfc("7"));
             }
             Quit => {
                 // §5: QUIT in AUTHORIZATION ends the session without UPDATE.
@@ -555,6 +569,7 @@ impl Pop3Server {
                 self.waiting = None;
                 let text = if reason.is_empty() { "invalid password".to_string() } else { reason };
                 self.err(text, "-ERR: not authenticated; the client may try again", rfc("7"));
+                self.set_state(ServerState::Authorization, "authentication failed", rfc("7"));
             }
         }
         Ok(())
@@ -565,6 +580,7 @@ impl Pop3Server {
             return Err(Pop3Error::NotAwaiting("message"));
         };
         self.waiting = None;
+        self.set_state(ServerState::Transaction, "the driver answered", rfc("5"));
         match r {
             Ok(content) => {
                 let size = self.message(n).map_or(content.len() as u64, |m| m.size);

@@ -152,6 +152,9 @@ fn number(arg: &[u8]) -> Option<u32> {
     std::str::from_utf8(arg).ok()?.parse().ok()
 }
 
+const KEYWORDS: [&str; 12] =
+    ["USER", "PASS", "APOP", "STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "TOP", "UIDL", "QUIT"];
+
 /// Parses one command line, without its CRLF. Never panics.
 pub fn parse_command(line: &[u8]) -> Result<Pop3Command, CommandError> {
     if line.contains(&b'\r') || line.contains(&b'\n') {
@@ -182,6 +185,12 @@ pub fn parse_command(line: &[u8]) -> Result<Pop3Command, CommandError> {
     let none = |keyword: &'static str, c: Pop3Command| {
         if rest.is_none() { Ok(c) } else { Err(bad(keyword, "no arguments are allowed")) }
     };
+    // Single spaces between arguments (§3): no empty argument, except in PASS.
+    if let Some(k) = KEYWORDS.iter().find(|k| **k == key && **k != "PASS")
+        && args.iter().any(|a| a.is_empty())
+    {
+        return Err(bad(k, "arguments are printable ASCII separated by single spaces"));
+    }
     match key.as_str() {
         "USER" => match args.as_slice() {
             [name] => check("USER", name).map(|()| Pop3Command::User(text(name))),
