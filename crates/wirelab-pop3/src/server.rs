@@ -36,6 +36,7 @@ use crate::Pop3Error;
 use crate::annotate;
 use crate::line::{Line, LineBuffer};
 use crate::wire::{self, MAX_COMMAND_LINE, Pop3Command, Status};
+use core::time::Duration;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
@@ -103,11 +104,15 @@ pub struct ServerConfig {
     /// The machine has no clock and no randomness, so the driver makes it: `<pid.clock@host>`,
     /// different for every connection. `None`: no APOP.
     pub apop_timestamp: Option<String>,
+    /// The inactivity autologout timer (§3): "Such a timer MUST be of at least 10
+    /// minutes' duration." When it expires the server closes without a response and
+    /// without UPDATE. `None`: no timer.
+    pub autologout: Option<Duration>,
 }
 
 impl ServerConfig {
     pub fn new(local: SocketAddr, host: impl Into<String>) -> Self {
-        ServerConfig { local, host: host.into(), apop_timestamp: None }
+        ServerConfig { local, host: host.into(), apop_timestamp: None, autologout: Some(Duration::from_secs(10 * 60)) }
     }
 }
 
@@ -272,6 +277,8 @@ pub struct Pop3Server {
     deleted: Vec<bool>,
     waiting: Option<Waiting>,
     peer: Option<SocketAddr>,
+    /// When the autologout timer expires.
+    deadline: Option<Instant>,
     out: VecDeque<Output<ServerState, ServerEvent>>,
 }
 
@@ -287,8 +294,14 @@ impl Pop3Server {
             deleted: Vec::new(),
             waiting: None,
             peer: None,
+            deadline: None,
             out: VecDeque::new(),
         }
+    }
+
+    /// Whether the server is waiting for the client (not for the driver, not closed).
+    fn reads(&self) -> bool {
+        self.waiting.is_none() && matches!(self.state, ServerState::Authorization | ServerState::Transaction)
     }
 
     /// Whether the server waits for the driver's answer.
@@ -636,10 +649,26 @@ impl Machine for Pop3Server {
         self.state
     }
 
-    fn handle_input(&mut self, _now: Instant, input: Input<'_, ServerCommand>) -> Result<(), Pop3Error> {
+    fn handle_input(&mut self, now: Instant, input: Input<'_, ServerCommand>) -> Result<(), Pop3Error> {
         if self.state == ServerState::Closed {
             return Ok(());
         }
+        if let Input::Timeout = input {
+            if self.reads() && self.deadline.is_some_and(|d| now >= d) {
+                // §3: "When the timer expires, the session does NOT enter the UPDATE
+                // state--the server should close the TCP connection without removing any
+                // messages or sending any response to the client."
+                if self.state == ServerState::Transaction {
+                    self.out.push_back(Output::Event(ServerEvent::Aborted {
+                        reason: "inactivity autologout: no UPDATE, nothing removed (RFC 1939 §3)",
+                    }));
+                }
+                self.close("inactivity autologout timer expired", rfc("3"));
+            }
+            return Ok(());
+        }
+        // Anything else restarts the timer (the driver's answers too: the client waited).
+        self.deadline = self.config.autologout.map(|t| now + t);
         let r = match input {
             Input::Receive { from, bytes } => {
                 self.peer = Some(from);
@@ -661,7 +690,8 @@ impl Machine for Pop3Server {
     }
 
     fn poll_output(&mut self, _now: Instant) -> Output<ServerState, ServerEvent> {
-        self.out.pop_front().unwrap_or(Output::Idle { wake_at: None })
+        let wake_at = if self.reads() { self.deadline } else { None };
+        self.out.pop_front().unwrap_or(Output::Idle { wake_at })
     }
 
     fn suggested_commands(&self) -> Vec<ServerCommand> {
@@ -693,7 +723,8 @@ impl Machine for Pop3Server {
 impl StreamApp for Pop3Server {
     const PROTOCOL: &'static str = "POP3";
 
-    fn on_connected(&mut self, _now: Instant) -> Result<(), Pop3Error> {
+    fn on_connected(&mut self, now: Instant) -> Result<(), Pop3Error> {
+        self.deadline = self.config.autologout.map(|t| now + t);
         self.connected();
         Ok(())
     }

@@ -234,3 +234,27 @@ fn test_transaction_commands_wait_while_the_driver_fetches() {
     run.command(ServerCommand::Message(Ok(b"Subject: x\r\n\r\nhi\r\n".to_vec())));
     assert_eq!(run.statuses(), ["+OK 120 octets", "+OK 2 320", "+OK"]);
 }
+
+#[test]
+fn test_transaction_autologout_closes_silently_without_update() {
+    use std::time::Duration;
+    use wirelab_core::{Input, Instant, Output};
+    let mut run = ServerRun::logged_in();
+    run.line("DELE 1");
+    run.take_sent();
+    // The timer runs from the last input (at virtual time zero here): 10 minutes.
+    let wake = loop {
+        if let Output::Idle { wake_at } = run.server.poll_output(Instant::ZERO) {
+            break wake_at;
+        }
+    };
+    let ten = Instant::ZERO + Duration::from_secs(600);
+    assert_eq!(wake, Some(ten));
+    run.server.handle_input(ten, Input::Timeout).expect("ok");
+    run.pump();
+    // §3: no response, no UPDATE.
+    assert!(run.take_sent().is_empty());
+    assert!(run.closed);
+    assert!(!run.events.iter().any(|e| matches!(e, ServerEvent::Delete { .. })));
+    assert!(run.events.iter().any(|e| matches!(e, ServerEvent::Aborted { .. })));
+}

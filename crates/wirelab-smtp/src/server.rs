@@ -39,6 +39,7 @@ use crate::wire::{
     self, BodyType, ForwardPath, MAX_COMMAND_LINE, MAX_MAIL_LINE, MAX_TEXT_LINE, MailParams, Reply, ReversePath,
     SmtpCommand,
 };
+use core::time::Duration;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
@@ -127,6 +128,10 @@ pub struct ServerConfig {
     /// The wall-clock time at virtual instant zero, in seconds since 1970: the machine
     /// has no clock, so the date in `Received:` is this plus `now`.
     pub epoch_unix: u64,
+    /// How long the server waits for the client's next line before it gives up with 421.
+    /// RFC 5321 §4.5.3.2.7: "An SMTP server SHOULD have a timeout of at least 5 minutes
+    /// while it is awaiting the next command from the sender." `None`: forever.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -143,6 +148,7 @@ impl ServerConfig {
             max_recipients: 100,
             software: "wirelab".into(),
             epoch_unix: 1_767_225_600,
+            idle_timeout: Some(Duration::from_secs(5 * 60)),
         }
     }
 
@@ -363,6 +369,8 @@ pub struct SmtpServer {
     /// The recipient the driver is asked about.
     checking: Option<ForwardPath>,
     peer: Option<SocketAddr>,
+    /// When the client's silence ends the session ([`ServerConfig::idle_timeout`]).
+    deadline: Option<Instant>,
     out: VecDeque<Output<ServerState, ServerEvent>>,
 }
 
@@ -376,8 +384,22 @@ impl SmtpServer {
             tx: None,
             checking: None,
             peer: None,
+            deadline: None,
             out: VecDeque::new(),
         }
+    }
+
+    /// Whether the server is waiting for the client (not for the driver, not closed).
+    fn reads(&self) -> bool {
+        matches!(
+            self.state,
+            ServerState::Greeted | ServerState::Ready | ServerState::Mail | ServerState::Rcpt | ServerState::Data
+        )
+    }
+
+    /// The client's silence is timed from now.
+    fn arm(&mut self, now: Instant) {
+        self.deadline = self.config.idle_timeout.map(|t| now + t);
     }
 
     pub fn config(&self) -> &ServerConfig {
@@ -391,10 +413,11 @@ impl SmtpServer {
     }
 
     /// The transport is open: the 220 greeting (RFC 5321 §3.1, §4.3.1).
-    pub fn connected(&mut self, _now: Instant) {
+    pub fn connected(&mut self, now: Instant) {
         if self.state != ServerState::Connecting {
             return;
         }
+        self.arm(now);
         let text = format!("{} Simple Mail Transfer Service Ready", self.config.domain);
         self.reply(Reply::new(220, text), "220: the greeting; the client speaks after it", rfc("3.1"));
         self.set_state(ServerState::Greeted, "connection opened, greeting sent", rfc("3.1"));
@@ -828,11 +851,20 @@ impl Machine for SmtpServer {
                 // A transport that never said it opened: it has, since bytes came.
                 self.connected(now);
                 self.lines.push(bytes);
+                self.arm(now);
                 self.process(now);
                 Ok(())
             }
-            Input::Command(ServerCommand::Stored(r)) => self.stored(r, now),
-            Input::Command(ServerCommand::Recipient(v)) => self.verdict(v, now),
+            Input::Command(ServerCommand::Stored(r)) => {
+                self.stored(r, now)?;
+                self.arm(now);
+                Ok(())
+            }
+            Input::Command(ServerCommand::Recipient(v)) => {
+                self.verdict(v, now)?;
+                self.arm(now);
+                Ok(())
+            }
             Input::Command(ServerCommand::Shutdown) => {
                 let text = format!("{} Service not available, closing transmission channel", self.config.domain);
                 self.reply(Reply::new(421, text), "421: the server is shutting down", rfc("3.8"));
@@ -844,12 +876,21 @@ impl Machine for SmtpServer {
                 self.peer_closed(now);
                 Ok(())
             }
-            Input::Timeout => Ok(()),
+            Input::Timeout => {
+                if self.reads() && self.deadline.is_some_and(|d| now >= d) {
+                    let text = format!("{} Service not available, closing transmission channel", self.config.domain);
+                    self.reply(Reply::new(421, text), "421: the client said nothing for too long", rfc("4.5.3.2.7"));
+                    self.reset("the client was silent too long");
+                    self.close("idle timeout", rfc("4.5.3.2.7"));
+                }
+                Ok(())
+            }
         }
     }
 
     fn poll_output(&mut self, _now: Instant) -> Output<ServerState, ServerEvent> {
-        self.out.pop_front().unwrap_or(Output::Idle { wake_at: None })
+        let wake_at = if self.reads() { self.deadline } else { None };
+        self.out.pop_front().unwrap_or(Output::Idle { wake_at })
     }
 
     fn suggested_commands(&self) -> Vec<ServerCommand> {

@@ -260,3 +260,51 @@ fn test_deliver_received_field_and_8bit_body_type() {
         "Received: from bar.com ([192.0.2.10])\r\n\tby foo.com (wirelab) with ESMTP\r\n\tfor <Jones@foo.com>;\r\n\tThu, 1 Jan 2026 00:00:00 +0000\r\nSubject: caf\u{e9}\r\n\r\n.x\r\n"
     );
 }
+
+#[test]
+fn test_ready_a_silent_client_gets_421_after_the_idle_timeout() {
+    let mut server = SmtpServer::new(foo_com());
+    let t0 = Instant::from_millis(1_000);
+    wirelab_core::StreamApp::on_connected(&mut server, t0).expect("connected");
+    let drain = |s: &mut SmtpServer, now: Instant| {
+        let mut sent = Vec::new();
+        loop {
+            match s.poll_output(now) {
+                Output::Transmit(t) => sent.extend(t.bytes),
+                Output::Idle { wake_at } => return (sent, wake_at),
+                _ => {}
+            }
+        }
+    };
+    let five_minutes = std::time::Duration::from_secs(300);
+    let (_, wake) = drain(&mut server, t0);
+    assert_eq!(wake, Some(t0 + five_minutes));
+    // A command restarts the clock.
+    let t1 = t0 + std::time::Duration::from_secs(100);
+    server.handle_input(t1, Input::Receive { from: CLIENT, bytes: b"EHLO bar.com\r\n" }).expect("ok");
+    let (_, wake) = drain(&mut server, t1);
+    assert_eq!(wake, Some(t1 + five_minutes));
+    // Early: nothing. On time: 421 and close.
+    server.handle_input(t0 + five_minutes, Input::Timeout).expect("ok");
+    assert_eq!(drain(&mut server, t0 + five_minutes).0, b"");
+    server.handle_input(t1 + five_minutes, Input::Timeout).expect("ok");
+    let (sent, wake) = drain(&mut server, t1 + five_minutes);
+    assert_eq!(codes(&sent), [421]);
+    assert_eq!(wake, None);
+    assert_eq!(server.state(), ServerState::Closed);
+}
+
+#[test]
+fn test_delivering_no_timeout_while_the_driver_stores() {
+    let mut server = SmtpServer::new(foo_com());
+    wirelab_core::StreamApp::on_connected(&mut server, Instant::ZERO).expect("ok");
+    let all = b"EHLO bar.com\r\nMAIL FROM:<a@bar.com>\r\nRCPT TO:<b@foo.com>\r\nDATA\r\nx\r\n.\r\n";
+    server.handle_input(Instant::ZERO, Input::Receive { from: CLIENT, bytes: all }).expect("ok");
+    let wake = loop {
+        if let Output::Idle { wake_at } = server.poll_output(Instant::ZERO) {
+            break wake_at;
+        }
+    };
+    assert_eq!(server.state(), ServerState::Delivering);
+    assert_eq!(wake, None, "the client is not the one keeping us waiting");
+}
