@@ -14,6 +14,8 @@ const PORTABLE: &[&str] = &[
     "wirelab-scenarios",
     "wirelab-ws",
     "wirelab-signal",
+    "wirelab-smtp",
+    "wirelab-pop3",
 ];
 const FORBIDDEN: &[&str] = &["tokio", "web-sys", "js-sys", "wasm-bindgen", "gloo", "yew", "axum", "hyper"];
 

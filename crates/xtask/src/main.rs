@@ -252,6 +252,10 @@ fn test(args: &[String]) -> Result {
             "wirelab-signal",
             "--package",
             "wirelab-http",
+            "--package",
+            "wirelab-smtp",
+            "--package",
+            "wirelab-pop3",
         ]))
     })?;
     timed(&mut times, "end-to-end", &mut || {
