@@ -544,6 +544,8 @@ test('bad values in the address fall back to the defaults with a note, never a c
   assert.equal(pos, total, 'a step past the end shows the end');
   assert.equal(await text(page, 'fault-loss-value'), '0 %');
   assert.equal(await page.locator('[data-testid=fault-seed]').inputValue(), '2', 'what was good is kept');
+  // The address is rewritten once the view settles (150 ms after the last change).
+  await page.waitForFunction(() => !location.search.includes('loss='), null, { timeout: 5_000 }).catch(() => {});
   assert.deepEqual(query(page), { step: String(total), seed: '2' });
   await page.goto(base + '/s/no-such-scenario?step=3');
   await page.waitForSelector('[data-testid=url-note]', { timeout: 20_000 });
