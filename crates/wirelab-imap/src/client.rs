@@ -1,0 +1,1 @@
+//! The IMAP client machine: being written (see the server for the shape it will take).
