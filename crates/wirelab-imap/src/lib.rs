@@ -30,6 +30,7 @@ pub mod store;
 pub mod syntax;
 pub mod types;
 
+pub use client::{ClientCommand, ClientConfig, ClientEvent, ImapClient};
 pub use command::{Command, CommandBody, CommandError, FetchItem, FetchItems, SearchKey, Section, StoreOp};
 pub use response::{Address, BodyStructure, Envelope, MsgAtt, Response, StatusText, Untagged};
 pub use server::{

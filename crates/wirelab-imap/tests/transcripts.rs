@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use support::{CLIENT, Line, compare, responses, transcript};
 use wirelab_core::{Input, Instant, Machine, Output, StreamApp};
 use wirelab_imap::{
-    Compat, Flag, Flags, ImapServer, InternalDate, MessageMeta, ServerCommand, ServerConfig, ServerEvent, Snapshot,
-    State,
+    ClientCommand, ClientConfig, ClientEvent, Compat, Flag, Flags, ImapClient, ImapServer, InternalDate, MessageMeta,
+    MsgAtt, ServerCommand, ServerConfig, ServerEvent, Snapshot, State,
 };
 
 pub const RFC9051: &str = include_str!("transcripts/rfc9051-8.txt");
@@ -194,4 +194,123 @@ fn the_transcripts_parse_and_their_literals_add_up() {
     let m = message12("rev2");
     assert_eq!(m.len() - 342, 3028);
     assert_eq!(m[342..].iter().filter(|&&b| b == b'\n').count(), 92);
+}
+
+/// The server's lines of a transcript step as wire bytes: the RFC's print folding
+/// undone (`( x` → `(x`, `x )` → `x)`), and the RFC's tag replaced by ours.
+fn wire(lines: &[Line], rfc_tag: &str, our_tag: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in support::expected_responses(lines) {
+        let (Line::Server(s) | Line::ServerFree(s) | Line::Extra(s)) = l else { continue };
+        let mut s = s.replace("( ", "(").replace(" )", ")");
+        if !s.ends_with("\r\n") {
+            s.push_str("\r\n");
+        }
+        if let Some(rest) = s.strip_prefix(&format!("{rfc_tag} ")) {
+            s = format!("{our_tag} {rest}");
+        }
+        out.extend_from_slice(s.as_bytes());
+    }
+    out
+}
+
+/// Plays `text` against our client: each `C:` line (without its tag) is a console
+/// command; what the client sends must be that line (tag aside when `any_tag`, keyword
+/// case aside: RFC 9051 §9, "the case of characters ... is not significant"); the
+/// server's lines are then fed to it. Returns the client and its events.
+fn play_client(text: &str, any_tag: bool) -> (ImapClient, Vec<ClientEvent>) {
+    let lines = transcript(text);
+    let mut config = ClientConfig::new(CLIENT, support::SERVER);
+    config.tag_prefix = "a".into();
+    let mut c = ImapClient::new(config);
+    let mut events = Vec::new();
+    let drain = |c: &mut ImapClient, events: &mut Vec<ClientEvent>| {
+        let mut sent = Vec::new();
+        loop {
+            match c.poll_output(Instant::ZERO) {
+                Output::Transmit(t) => sent.extend_from_slice(&t.bytes),
+                Output::Event(e) => events.push(e),
+                Output::Idle { .. } => return sent,
+                _ => {}
+            }
+        }
+    };
+    let (mut rfc_tag, mut our_tag) = (String::new(), String::new());
+    let mut i = 0;
+    loop {
+        let start = i;
+        while i < lines.len() && !matches!(lines[i], Line::Client(_)) {
+            i += 1;
+        }
+        let bytes = wire(&lines[start..i], &rfc_tag, &our_tag);
+        c.handle_input(Instant::ZERO, Input::Receive { from: support::SERVER, bytes: &bytes }).expect("reads");
+        assert!(drain(&mut c, &mut events).is_empty(), "the client sends nothing unasked");
+        let Some(Line::Client(line)) = lines.get(i) else { break };
+        let (tag, console) = line.split_once(' ').expect("a tagged line");
+        let cmd: ClientCommand = console.parse().unwrap_or_else(|e| panic!("{console}: {e}"));
+        c.handle_input(Instant::ZERO, Input::Command(cmd)).expect("command accepted");
+        let sent = String::from_utf8(drain(&mut c, &mut events)).expect("ASCII");
+        let (sent_tag, sent_rest) = sent.split_once(' ').expect("tagged");
+        if !any_tag {
+            assert_eq!(sent_tag, tag, "the tag");
+        }
+        assert_eq!(sent_rest.to_ascii_lowercase(), format!("{}\r\n", console.to_ascii_lowercase()), "{line}");
+        (rfc_tag, our_tag) = (tag.to_string(), sent_tag.to_string());
+        i += 1;
+    }
+    (c, events)
+}
+
+fn check_client_learnt(events: &[ClientEvent], exists: u32, subject: &str) {
+    assert!(events.contains(&ClientEvent::Selected {
+        mailbox: "INBOX".into(),
+        exists,
+        uidvalidity: Some(3_857_529_045),
+        uidnext: Some(4392),
+        read_only: false
+    }));
+    let envelope = events.iter().find_map(|e| match e {
+        ClientEvent::Fetched { seq: 12, attrs, .. } => attrs.iter().find_map(|a| match a {
+            MsgAtt::Envelope(env) => Some(env.clone()),
+            _ => None,
+        }),
+        _ => None,
+    });
+    let envelope = envelope.expect("the envelope of message 12");
+    assert_eq!(envelope.subject.as_deref(), Some(subject));
+    assert_eq!(envelope.cc.len(), 2);
+    assert_eq!(envelope.cc[1].name.as_deref(), Some("John Klensin"));
+    let header = events.iter().find_map(|e| match e {
+        ClientEvent::Fetched { seq: 12, attrs, .. } => attrs.iter().find_map(|a| match a {
+            MsgAtt::Section { data: Some(d), .. } => Some(d.clone()),
+            _ => None,
+        }),
+        _ => None,
+    });
+    assert_eq!(header.map(|h| h.len()), Some(342));
+    let flags: Flags = [Flag::Seen, Flag::Deleted].into_iter().collect();
+    assert!(events.contains(&ClientEvent::Fetched { seq: 12, uid: None, attrs: vec![MsgAtt::Flags(flags)] }));
+    assert!(events.iter().any(|e| matches!(e, ClientEvent::Bye(_))));
+    assert_eq!(events.last(), Some(&ClientEvent::CloseConnection));
+    assert!(!events.iter().any(|e| matches!(e, ClientEvent::Malformed { .. })), "{events:?}");
+}
+
+#[test]
+fn rfc3501_section8_against_our_client() {
+    let (client, events) = play_client(RFC3501, false);
+    assert_eq!(client.state(), State::Logout);
+    check_client_learnt(&events, 18, "IMAP4rev1 WG mtg summary and minutes");
+    assert!(events.contains(&ClientEvent::Recent(2)));
+}
+
+#[test]
+fn rfc9051_section8_against_our_client() {
+    let (client, events) = play_client(RFC9051, true);
+    assert_eq!(client.state(), State::Logout);
+    check_client_learnt(&events, 172, "IMAP4rev2 WG mtg summary and minutes");
+    assert!(events.contains(&ClientEvent::Listed {
+        mailbox: "INBOX".into(),
+        delimiter: Some('/'),
+        attributes: vec![]
+    }));
 }
