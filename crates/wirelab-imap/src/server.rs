@@ -716,7 +716,14 @@ impl ImapServer {
             }
             match self.framer.next_frame() {
                 Framed::Partial => return,
-                Framed::NeedContinuation { size, .. } => {
+                Framed::NeedContinuation { line, size } => {
+                    // A command we do not know gets its BAD now, not after its literal
+                    // (RFC 9051 §7.5: the server may answer instead of sending "+").
+                    if let Err(e @ (CommandError::NoTag(_) | CommandError::Unknown { .. })) = Command::parse(&line) {
+                        self.framer.abandon();
+                        self.refuse(&e);
+                        continue;
+                    }
                     self.send(
                         Response::Continue(CONTINUE_TEXT.into()),
                         format!("a synchronizing literal of {size} octets: the client waits for this go-ahead"),
@@ -743,16 +750,18 @@ impl ImapServer {
         }
         match Command::parse(frame) {
             Ok(cmd) => self.run(cmd),
-            Err(e) => {
-                let why = match &e {
-                    CommandError::NoTag(_) => format!("Missing or invalid tag ({e})"),
-                    CommandError::Unknown { name, .. } if name.is_empty() => "Missing command".into(),
-                    CommandError::Unknown { name, .. } => format!("Unknown or unsupported command {name}"),
-                    CommandError::Syntax { command, error, .. } => format!("Syntax error in {command}: {error}"),
-                };
-                self.bad(e.tag(), why);
-            }
+            Err(e) => self.refuse(&e),
         }
+    }
+
+    fn refuse(&mut self, e: &CommandError) {
+        let why = match e {
+            CommandError::NoTag(_) => format!("Missing or invalid tag ({e})"),
+            CommandError::Unknown { name, .. } if name.is_empty() => "Missing command".into(),
+            CommandError::Unknown { name, .. } => format!("Unknown or unsupported command {name}"),
+            CommandError::Syntax { command, error, .. } => format!("Syntax error in {command}: {error}"),
+        };
+        self.bad(e.tag(), why);
     }
 
     fn run(&mut self, cmd: Command) {

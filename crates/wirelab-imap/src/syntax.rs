@@ -694,6 +694,14 @@ impl Framer {
         }
     }
 
+    /// Drops the frame begun (after a [`Framed::NeedContinuation`] the server refused:
+    /// the client sends no literal without a `+`, so what follows is a new line).
+    pub fn abandon(&mut self) {
+        let end = self.scanned.min(self.buf.len());
+        self.buf.drain(..end);
+        self.reset();
+    }
+
     fn too_big(&mut self, what: &'static str, literal: bool, skip: u64) -> Framed {
         let end = self.scanned.min(self.buf.len());
         let start: Vec<u8> = self.buf[..if literal { end } else { self.buf.len().min(64) }].to_vec();
