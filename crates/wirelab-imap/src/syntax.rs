@@ -671,7 +671,7 @@ impl Framer {
             if eol - self.line_start > self.limits.max_line {
                 return self.too_big("a line no longer than the limit", false, 0);
             }
-            let line_end = if eol > 0 && self.buf[eol - 1] == b'\r' { eol - 1 } else { eol };
+            let line_end = if eol > self.line_start && self.buf[eol - 1] == b'\r' { eol - 1 } else { eol };
             if let Some((size, sync)) = literal_at_end(&self.buf[self.line_start..line_end]) {
                 if size > self.limits.max_literal || eol + 1 + size as usize > self.limits.max_frame {
                     let skip = if sync && self.side == Side::Commands { 0 } else { size };
