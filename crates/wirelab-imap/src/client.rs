@@ -535,13 +535,13 @@ impl ImapClient {
     fn untagged(&mut self, u: Untagged) {
         match u {
             Untagged::Status(s) => {
-                if let Some(code) = &s.code {
-                    self.learn_code(code);
-                }
                 if !self.greeted {
                     self.greeted = true;
                     let status = s.status;
                     self.event(ClientEvent::Greeting(s.clone()));
+                    if let Some(code) = &s.code {
+                        self.learn_code(code);
+                    }
                     match status {
                         Status::PreAuth => {
                             self.set_state(State::Authenticated, "the greeting was PREAUTH", rfc("7.1.4"))
@@ -551,6 +551,9 @@ impl ImapClient {
                     }
                     self.send_queued();
                     return;
+                }
+                if let Some(code) = &s.code {
+                    self.learn_code(code);
                 }
                 if s.status == Status::Bye {
                     self.bye(s.text);
@@ -697,9 +700,8 @@ impl ImapClient {
             self.set_state(State::Logout, "LOGOUT completed", rfc("6.1.3"));
             self.event(ClientEvent::CloseConnection);
         }
-        if body == CommandBody::Idle {
-            self.send_queued();
-        }
+        // The literal that blocked the queue was refused, or IDLE ended.
+        self.send_queued();
     }
 }
 

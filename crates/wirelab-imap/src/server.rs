@@ -82,6 +82,9 @@ pub struct ServerConfig {
     /// The flags that last beyond the session, for PERMANENTFLAGS (RFC 9051 §7.1);
     /// `\*`: new keywords may be created.
     pub permanent_flags: Vec<Flag>,
+    /// Whether to advertise LITERAL+ (RFC 7888), so clients send literals without
+    /// waiting for `+`. Literals of either kind are read regardless.
+    pub literal_plus: bool,
     pub limits: Limits,
 }
 
@@ -98,6 +101,7 @@ impl ServerConfig {
             delimiter: '/',
             flags: Flag::SYSTEM.to_vec(),
             permanent_flags,
+            literal_plus: true,
             limits: Limits::default(),
         }
     }
@@ -558,7 +562,11 @@ impl ImapServer {
             caps.push("IMAP4rev1");
         }
         caps.push("IMAP4rev2");
-        caps.extend(["ENABLE", "IDLE", "LITERAL+", "NAMESPACE", "UNSELECT", "UIDPLUS", "ESEARCH"]);
+        caps.extend(["ENABLE", "IDLE"]);
+        if self.config.literal_plus {
+            caps.push("LITERAL+");
+        }
+        caps.extend(["NAMESPACE", "UNSELECT", "UIDPLUS", "ESEARCH"]);
         caps.into_iter().map(String::from).collect()
     }
 
