@@ -2,6 +2,7 @@
 //! [`MemStore`]: two devices of one user stay in sync (one idles and hears of what the
 //! other does at once), literals flow with and without LITERAL+, and the client's
 //! console, tags, IDLE and errors behave.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod support;
 

@@ -4,6 +4,7 @@
 //! until a command may carry them (RFC 9051 §7.5.1), `\Seen` set by `BODY[]` and not
 //! by `BODY.PEEK[]`, the UID forms, SEARCH as IMAP4rev1 and IMAP4rev2 answer it, and
 //! literals.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod support;
 

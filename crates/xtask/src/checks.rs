@@ -14,6 +14,7 @@ const PORTABLE: &[&str] = &[
     "wirelab-scenarios",
     "wirelab-ws",
     "wirelab-signal",
+    "wirelab-imap",
 ];
 const FORBIDDEN: &[&str] = &["tokio", "web-sys", "js-sys", "wasm-bindgen", "gloo", "yew", "axum", "hyper"];
 

@@ -252,6 +252,8 @@ fn test(args: &[String]) -> Result {
             "wirelab-signal",
             "--package",
             "wirelab-http",
+            "--package",
+            "wirelab-imap",
         ]))
     })?;
     timed(&mut times, "end-to-end", &mut || {
