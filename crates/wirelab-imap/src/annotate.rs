@@ -241,9 +241,19 @@ fn frame(b: &[u8], base: usize, fields: &mut Vec<Field>) -> String {
             let name = if is_status(&w) { "Status" } else { "Response" };
             fields.push(field(name, t, text(b, t), status_meaning(&w)));
             i += 1;
-            if is_status(&w) {
-                names = &[("Text", "human-readable text")];
-            }
+            names = match w.as_str() {
+                w if is_status(w) => &[("Text", "human-readable text")],
+                "LIST" => &[
+                    ("Attributes", "what the mailbox is (\\Noselect, \\HasChildren…)"),
+                    ("Delimiter", "the hierarchy separator in mailbox names"),
+                    ("Mailbox", "the mailbox's name"),
+                ],
+                "FLAGS" => &[("Flags", "the flags defined in the mailbox")],
+                "FETCH" => &[("Data Items", "pairs of a data item's name and its value")],
+                "CAPABILITY" | "ENABLED" => &[("Capability", "")],
+                "SEARCH" => &[("Number", "a matching message")],
+                _ => &[("Data", "")],
+            };
         }
     } else if first_text == "+" {
         response = true;
@@ -294,11 +304,18 @@ fn frame(b: &[u8], base: usize, fields: &mut Vec<Field>) -> String {
     // The rest: top-level items, with the items of lists one level down.
     let mut n = 0;
     let mut list_start: Option<usize> = None;
+    let mut child_list: Option<usize> = None;
+    let mut child_n = 0;
+    // In FETCH (command or response), lists hold data items, and values after them.
+    let fetch = fields
+        .iter()
+        .any(|f| (f.name == "Response" || f.name == "Command") && (f.value == "FETCH" || f.value == "UID FETCH"))
+        && response;
     while i < toks.len() {
         let t = toks[i];
         match t.kind {
             Tok::Eol => fields.push(field("CRLF", &t, "\\r\\n".into(), "ends the line")),
-            Tok::LiteralHeader(_) => fields.push(
+            Tok::LiteralHeader(_) if t.depth <= 1 => fields.push(
                 field(
                     "Literal Header",
                     &t,
@@ -307,10 +324,12 @@ fn frame(b: &[u8], base: usize, fields: &mut Vec<Field>) -> String {
                 )
                 .child_if(t.depth > 0),
             ),
-            Tok::LiteralData => {
+            Tok::LiteralData if t.depth <= 1 => {
                 let meaning = "the literal's octets: any bytes, CRLFs included";
                 if t.depth == 0 {
                     n += 1;
+                } else {
+                    child_n += 1;
                 }
                 fields.push(
                     Field::new(
@@ -326,7 +345,19 @@ fn frame(b: &[u8], base: usize, fields: &mut Vec<Field>) -> String {
             Tok::Code if t.depth == 0 => {
                 fields.push(field("Response Code", &t, text(b, &t), "machine-readable detail (RFC 9051 §7.1)"));
             }
-            Tok::Open if t.depth == 0 => list_start = Some(i),
+            Tok::Open if t.depth == 0 => {
+                list_start = Some(i);
+                child_n = 0;
+            }
+            Tok::Open if t.depth == 1 => child_list = Some(t.start),
+            Tok::Close if t.depth == 1 => {
+                if let Some(start) = child_list.take() {
+                    let (name, meaning) = child_name(fetch, child_n);
+                    let whole = Token { kind: Tok::Atom, start, end: t.end, depth: 1 };
+                    fields.push(field(name, &whole, text(b, &whole), meaning).child());
+                    child_n += 1;
+                }
+            }
             Tok::Close if t.depth == 0 => {
                 if let Some(s) = list_start.take() {
                     let (name, meaning) = names[n.min(names.len() - 1)];
@@ -343,7 +374,9 @@ fn frame(b: &[u8], base: usize, fields: &mut Vec<Field>) -> String {
                 }
             }
             _ if t.depth == 1 && !matches!(t.kind, Tok::Open | Tok::Close) => {
-                fields.push(field("Item", &t, text(b, &t), "").child());
+                let (name, meaning) = child_name(fetch, child_n);
+                fields.push(field(name, &t, text(b, &t), meaning).child());
+                child_n += 1;
             }
             _ if t.depth == 0 && !matches!(t.kind, Tok::Open | Tok::Close) => {
                 let (name, meaning) = names[n.min(names.len() - 1)];
@@ -372,9 +405,18 @@ fn frame(b: &[u8], base: usize, fields: &mut Vec<Field>) -> String {
     summary
 }
 
+/// The name of the nth item in a list: in a FETCH response, names and values alternate.
+fn child_name(fetch: bool, n: usize) -> (&'static str, &'static str) {
+    match (fetch, n % 2) {
+        (true, 0) => ("Data Item", "what this is about the message (RFC 9051 §7.5.2)"),
+        (true, _) => ("Value", "the data item's value"),
+        (false, _) => ("Item", ""),
+    }
+}
+
 /// `Argument 2`, or `Data Items` when the name is specific.
 fn numbered(name: &str, n: usize, count: usize) -> String {
-    if count == 1 && (name == "Argument" || name == "Data" || name == "Search Key" || name == "Capability") {
+    if count == 1 && matches!(name, "Argument" | "Data" | "Search Key" | "Capability" | "Number") {
         format!("{name} {}", n + 1)
     } else {
         name.to_string()
@@ -492,7 +534,8 @@ mod tests {
         assert_eq!(a.summary, "* 12 FETCH (FLAGS (\\Seen) BODY[HEADER] {3} … (+1 more)");
         let n = names(&a);
         assert!(n.contains(&("Message Number".into(), "12".into())));
-        assert!(n.contains(&("Item".into(), "BODY[HEADER]".into())));
+        assert!(n.contains(&("Data Item".into(), "BODY[HEADER]".into())));
+        assert!(n.contains(&("Value".into(), "(\\Seen)".into())));
         assert!(n.contains(&("Literal Data".into(), "3 octets".into())));
         assert!(n.contains(&("Response Code".into(), "[READ-WRITE]".into())));
         assert!(n.contains(&("Text".into(), "SELECT completed".into())));
