@@ -208,7 +208,7 @@ pub fn addresses(value: &str) -> Vec<Address> {
 }
 
 /// The envelope of a message (RFC 9051 §7.5.2). "If the Sender or Reply-To header
-/// lines are absent in the [RFC5322] header, or are present but empty, the server sets
+/// lines are absent in the \[RFC5322\] header, or are present but empty, the server sets
 /// the corresponding member of the envelope to be the same value as the from member."
 pub fn envelope(bytes: &[u8]) -> Envelope {
     let (hdr_end, _) = split(bytes);
