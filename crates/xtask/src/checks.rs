@@ -16,6 +16,7 @@ const PORTABLE: &[&str] = &[
     "wirelab-signal",
     "wirelab-smtp",
     "wirelab-pop3",
+    "wirelab-imap",
 ];
 const FORBIDDEN: &[&str] = &["tokio", "web-sys", "js-sys", "wasm-bindgen", "gloo", "yew", "axum", "hyper"];
 

@@ -256,6 +256,8 @@ fn test(args: &[String]) -> Result {
             "wirelab-smtp",
             "--package",
             "wirelab-pop3",
+            "--package",
+            "wirelab-imap",
         ]))
     })?;
     timed(&mut times, "end-to-end", &mut || {
