@@ -38,6 +38,9 @@ pub trait Connection {
     fn on_event(&mut self, now: Instant, event: <Self::M as Machine>::Event) -> Step;
     /// The peer closed its sending side (read returned 0).
     fn on_eof(&mut self, now: Instant) -> Step;
+    /// The connection is open, before anything is read: a server that speaks first
+    /// (SMTP's 220, POP3's +OK, IMAP's * OK) says so now.
+    fn on_open(&mut self, _now: Instant) {}
     /// The server is stopping: say goodbye the protocol's way (or just close).
     fn on_stop(&mut self, _now: Instant) -> Step {
         Step::Close
@@ -88,6 +91,7 @@ pub async fn drive<C: Connection>(
     // Made once: polled again each time round rather than made and dropped each time.
     let stopped = stop.changed();
     tokio::pin!(stopped);
+    conn.on_open(now());
     'conn: loop {
         let wake;
         let mut close = false;

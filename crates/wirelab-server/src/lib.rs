@@ -11,6 +11,7 @@ pub mod httpd;
 pub mod mailstore;
 pub mod origin;
 pub mod signal;
+pub mod smtpd;
 pub mod wstap;
 
 use axum::Router;
@@ -113,8 +114,16 @@ pub struct Listeners {
     pub http: Option<TcpListener>,
 }
 
+/// The mail servers and the store they share.
+#[derive(Debug)]
+pub struct Mail {
+    pub store: smtpd::SharedStore,
+    /// One SMTP server per mail domain: (domain, listener).
+    pub smtp: Vec<(String, TcpListener)>,
+}
+
 /// What a deployment may change beyond its addresses.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct ServeConfig {
     /// Pages (other than the app's own) allowed to open the WebSockets.
     pub origins: origin::Origins,
@@ -122,6 +131,8 @@ pub struct ServeConfig {
     /// Services beyond the ones `Listeners` start, for the bridge's table (tests, and
     /// servers run beside this one).
     pub extra_services: BTreeMap<String, bridge::Service>,
+    /// The mail servers, if any.
+    pub mail: Option<Mail>,
 }
 
 /// Serves the app's port only (no protocol servers).
@@ -149,6 +160,15 @@ pub async fn serve_with(
     let (alive, mut all_done) = mpsc::channel::<()>(1);
     let life = Lifecycle { stop: stop.clone(), alive: alive.clone() };
     let mut services = config.extra_services;
+    if let Some(mail) = config.mail {
+        for (domain, listener) in mail.smtp {
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, domain, "SMTP server");
+            let name = format!("smtp-{}", domain.split('.').next().unwrap_or(&domain));
+            services.insert(name, bridge::Service::stream(addr));
+            tokio::spawn(smtpd::serve(listener, domain, mail.store.clone(), stop.clone(), alive.clone()));
+        }
+    }
     if let Some(http) = listeners.http {
         let addr = http.local_addr()?;
         tracing::info!(%addr, "teaching HTTP server");

@@ -53,6 +53,33 @@ struct ServeArgs {
     /// origins get 403 (RFC 6455 §10.2).
     #[arg(long = "allow-origin", env = "WIRELAB_ALLOW_ORIGINS", value_delimiter = ',')]
     allow_origins: Vec<String>,
+    /// The SMTP server for north.test (our SMTP machine; `curl smtp://…`, Python's
+    /// smtplib). Port 0 picks a free port.
+    #[arg(long, env = "WIRELAB_SMTP_NORTH_ADDR", default_value = "127.0.0.1:2525")]
+    smtp_north_addr: SocketAddr,
+    /// The SMTP server for south.test.
+    #[arg(long, env = "WIRELAB_SMTP_SOUTH_ADDR", default_value = "127.0.0.1:2526")]
+    smtp_south_addr: SocketAddr,
+    /// Where the mail store lives (SQLite, `mail.sqlite3`); created if missing.
+    #[arg(long, env = "WIRELAB_DATA_DIR", default_value = "wirelab-data")]
+    data_dir: PathBuf,
+    /// Keep mail in memory only: everything is gone when the server stops.
+    #[arg(long, env = "WIRELAB_IN_MEMORY")]
+    in_memory: bool,
+}
+
+/// The demo accounts every store starts with (README: "Mail").
+const DEMO_ACCOUNTS: [&str; 2] = ["alice@north.test", "bob@south.test"];
+const DEMO_PASSWORD: &str = "wirelab";
+
+fn open_store(args: &ServeArgs) -> Result<wirelab_server::mailstore::MailStore, String> {
+    use wirelab_server::mailstore::MailStore;
+    let mut store = if args.in_memory { MailStore::in_memory() } else { MailStore::open(&args.data_dir) }
+        .map_err(|e| format!("cannot open the mail store in {}: {e}", args.data_dir.display()))?;
+    for a in DEMO_ACCOUNTS {
+        store.ensure_account(a, DEMO_PASSWORD).map_err(|e| e.to_string())?;
+    }
+    Ok(store)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -172,12 +199,21 @@ fn serve(args: ServeArgs) -> ExitCode {
     let result = runtime.block_on(async {
         let app = wirelab_server::bind(args.addr).await?;
         let http = wirelab_server::bind(args.http_addr).await?;
+        let store = open_store(&args).map_err(std::io::Error::other)?;
+        let north = wirelab_server::bind(args.smtp_north_addr).await?;
+        let south = wirelab_server::bind(args.smtp_south_addr).await?;
+        println!("wirelab smtp north.test on {}, south.test on {}", north.local_addr()?, south.local_addr()?);
         println!("wirelab http server on http://{}", http.local_addr()?);
         // The xtask and the e2e test read this line to learn the port: print it last.
         println!("wirelab listening on http://{}", app.local_addr()?);
+        let mail = wirelab_server::Mail {
+            store: std::sync::Arc::new(std::sync::Mutex::new(store)),
+            smtp: vec![("north.test".to_string(), north), ("south.test".to_string(), south)],
+        };
         let listeners = wirelab_server::Listeners { app, http: Some(http) };
         let config = wirelab_server::ServeConfig {
             origins: wirelab_server::origin::Origins::new(args.allow_origins),
+            mail: Some(mail),
             ..Default::default()
         };
         wirelab_server::serve_with(listeners, config, wirelab_server::shutdown_signal()).await

@@ -185,7 +185,18 @@ mod native {
             ));
         }
         let mut ours = Command::new(&server_bin);
-        ours.args(["serve", "--addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"]);
+        ours.args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--smtp-north-addr",
+            "127.0.0.1:0",
+            "--smtp-south-addr",
+            "127.0.0.1:0",
+            "--in-memory",
+        ]);
         let mut baseline = Command::new(&me);
         baseline.arg("--serve-baseline");
         let mut tuned = Command::new(&me);

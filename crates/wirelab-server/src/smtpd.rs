@@ -1,0 +1,151 @@
+//! The SMTP servers (RFC 5321) on real ports, one per mail domain (by default north.test
+//! on 127.0.0.1:2525 and south.test on 2526): every connection is our `wirelab-smtp`
+//! server machine on a real socket (`drive`), and this module is its driver: it answers
+//! the machine's questions from the shared mail store. A recipient exists if the store
+//! has the account; a message is committed to the store (one SQLite transaction,
+//! `synchronous=FULL`) before the machine is told `Stored` and only then says 250
+//! (RFC 5321 §6.1). Mail for other domains is refused (550): relaying comes later.
+
+use crate::drive::{Connection, DriveLimits, Step, drive};
+use crate::mailstore::MailStore;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use wirelab_core::{Input, Instant, Machine, StreamApp};
+use wirelab_smtp::server::{
+    Envelope, RecipientPolicy, RecipientVerdict, ServerCommand, ServerConfig, ServerEvent, SmtpServer, StoreError,
+};
+use wirelab_smtp::wire::ForwardPath;
+
+/// The store as the servers share it.
+pub type SharedStore = Arc<Mutex<MailStore>>;
+
+fn lock(store: &SharedStore) -> MutexGuard<'_, MailStore> {
+    // Each store call is one transaction: after a panic elsewhere the store is whole.
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `local-part@domain` as the store keys accounts.
+fn address(path: &ForwardPath, domain: &str) -> String {
+    match path {
+        ForwardPath::Postmaster => format!("postmaster@{domain}"),
+        ForwardPath::Mailbox(m) => format!("{}@{}", m.local_part, m.domain),
+    }
+}
+
+struct Smtp {
+    machine: SmtpServer,
+    store: SharedStore,
+    domain: String,
+}
+
+impl Smtp {
+    /// Stores one copy per local recipient, all or none (each delivery commits on its
+    /// own; a failure part-way is reported as a temporary error so the client retries,
+    /// RFC 5321 §4.2.5).
+    fn deliver(&self, envelope: &Envelope, data: &[u8]) -> Result<String, StoreError> {
+        let mut store = lock(&self.store);
+        let mut ids = Vec::new();
+        for r in envelope.recipients.iter().filter(|r| !r.relay) {
+            let to = address(&r.path, &self.domain);
+            match store.deliver(&to, data) {
+                Ok(Some(uid)) => ids.push(format!("{to}/{uid}")),
+                // Checked at RCPT; gone since (an expired session's account).
+                Ok(None) => return Err(StoreError::Rejected(format!("{to} no longer exists"))),
+                Err(e) => return Err(StoreError::Temporary(e.to_string())),
+            }
+        }
+        Ok(ids.join(" "))
+    }
+
+    fn verdict(&self, path: &ForwardPath) -> RecipientVerdict {
+        let to = address(path, &self.domain);
+        match lock(&self.store).account(&to) {
+            Ok(Some(_)) => RecipientVerdict::Accept,
+            Ok(None) if matches!(path, ForwardPath::Postmaster) => RecipientVerdict::Accept,
+            Ok(None) => RecipientVerdict::Unknown,
+            Err(e) => {
+                tracing::warn!("smtp: store: {e}");
+                RecipientVerdict::TryLater
+            }
+        }
+    }
+}
+
+impl Connection for Smtp {
+    type M = SmtpServer;
+
+    fn machine(&mut self) -> &mut SmtpServer {
+        &mut self.machine
+    }
+
+    fn on_open(&mut self, now: Instant) {
+        // The greeting, 220 (RFC 5321 §4.3.1).
+        let _ = self.machine.on_connected(now);
+    }
+
+    fn on_event(&mut self, now: Instant, event: ServerEvent) -> Step {
+        let answer = match event {
+            ServerEvent::CheckRecipient(path) => ServerCommand::Recipient(self.verdict(&path)),
+            ServerEvent::Deliver { envelope, data } => {
+                let stored = self.deliver(&envelope, &data);
+                match &stored {
+                    Ok(ids) => tracing::info!(domain = %self.domain, from = %envelope.from, ids, "smtp: stored"),
+                    Err(e) => tracing::warn!(domain = %self.domain, "smtp: not stored: {e:?}"),
+                }
+                ServerCommand::Stored(stored)
+            }
+            ServerEvent::CloseConnection => return Step::Close,
+            _ => return Step::Continue,
+        };
+        if let Err(e) = self.machine.handle_input(now, Input::Command(answer)) {
+            tracing::warn!("smtp: {e}");
+        }
+        Step::Continue
+    }
+
+    fn on_eof(&mut self, now: Instant) -> Step {
+        let _ = self.machine.handle_input(now, Input::Command(ServerCommand::Eof));
+        Step::Close
+    }
+}
+
+/// The machine's configuration for `domain`: recipients asked of the store, no relay.
+pub fn config(local: SocketAddr, domain: &str) -> ServerConfig {
+    let mut c = ServerConfig::new(local, domain);
+    c.recipients = RecipientPolicy::AskDriver;
+    c.epoch_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    c
+}
+
+/// Accepts for `domain` until `stop` fires; each connection runs until it closes.
+pub async fn serve(
+    listener: TcpListener,
+    domain: String,
+    store: SharedStore,
+    stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) {
+    let Ok(local) = listener.local_addr() else { return };
+    let mut stop_accept = stop.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let conn = Smtp { machine: SmtpServer::new(config(local, &domain)), store: store.clone(), domain: domain.clone() };
+                    let (stop, alive) = (stop.clone(), alive.clone());
+                    tokio::spawn(async move {
+                        drive(stream, peer, conn, DriveLimits::default(), stop).await;
+                        drop(alive);
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("smtp accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            _ = stop_accept.changed() => return,
+        }
+    }
+}

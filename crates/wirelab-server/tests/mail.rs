@@ -1,0 +1,132 @@
+//! The SMTP servers on real loopback ports against clients nobody here wrote: Python's
+//! smtplib and curl's `smtp://`. What they send must be in the store, with our
+//! `Received:` field, before the 250; unknown recipients and other domains are refused
+//! and the session goes on.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use wirelab_server::mailstore::MailStore;
+use wirelab_server::{Listeners, Mail, ServeConfig};
+
+struct Running {
+    north: SocketAddr,
+    store: Arc<Mutex<MailStore>>,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start() -> Running {
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let app = wirelab_server::bind(any).await.expect("bind");
+    let (north, south) =
+        (wirelab_server::bind(any).await.expect("bind"), wirelab_server::bind(any).await.expect("bind"));
+    let north_addr = north.local_addr().expect("addr");
+    let mut store = MailStore::in_memory().expect("store");
+    store.create_account("alice@north.test", "wirelab").expect("alice");
+    store.create_account("bob@south.test", "wirelab").expect("bob");
+    let store = Arc::new(Mutex::new(store));
+    let mail = Mail { store: store.clone(), smtp: vec![("north.test".into(), north), ("south.test".into(), south)] };
+    let (tx, rx) = oneshot::channel();
+    let config = ServeConfig { mail: Some(mail), ..Default::default() };
+    let task = tokio::spawn(wirelab_server::serve_with(Listeners { app, http: None }, config, async {
+        let _ = rx.await;
+    }));
+    Running { north: north_addr, store, stop: tx, task }
+}
+
+impl Running {
+    fn inbox(&self, address: &str) -> Vec<Vec<u8>> {
+        let store = self.store.lock().expect("store");
+        let id = store.account(address).expect("query").expect("account");
+        let snap = store.snapshot(id, "INBOX").expect("snapshot");
+        snap.messages.iter().map(|m| store.message(id, "INBOX", m.uid).expect("query").expect("message")).collect()
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let done = tokio::time::timeout(Duration::from_secs(15), self.task).await;
+        assert!(matches!(done, Ok(Ok(Ok(())))), "server stops cleanly: {done:?}");
+    }
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (cargo xtask test installs it)"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_smtplib_delivers_and_is_refused_as_the_rfc_says() {
+    let server = start().await;
+    let port = server.north.port();
+    let script = format!(
+        r#"
+import smtplib
+from email.message import EmailMessage
+s = smtplib.SMTP("127.0.0.1", {port}, local_hostname="client.test", timeout=5)
+code, ext = s.ehlo()
+print("ehlo", code, "SIZE" in ext.decode(), "8BITMIME" in ext.decode())
+m = EmailMessage()
+m["From"] = "carol@client.test"; m["To"] = "alice@north.test"; m["Subject"] = "hello from smtplib"
+m.set_content("first line\n.a line that starts with a dot\nlast line\n")
+print("refused", s.send_message(m))
+try:
+    s.sendmail("carol@client.test", ["nobody@north.test"], "Subject: x\r\n\r\nx\r\n")
+except smtplib.SMTPRecipientsRefused as e:
+    print("nobody", e.recipients["nobody@north.test"][0])
+try:
+    s.sendmail("carol@client.test", ["bob@south.test"], "Subject: x\r\n\r\nx\r\n")
+except smtplib.SMTPRecipientsRefused as e:
+    print("relay", e.recipients["bob@south.test"][0])
+print("noop", s.noop()[0])
+print("vrfy", s.verify("alice")[0])
+print("quit", s.quit()[0])
+"#
+    );
+    let (ok, out, err) = tokio::task::spawn_blocking(move || run(Command::new("python3").args(["-c", &script])))
+        .await
+        .expect("python ran");
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["ehlo 250 True True", "refused {}", "nobody 550", "relay 550", "noop 250", "vrfy 252", "quit 221"],
+        "{out}"
+    );
+    let inbox = server.inbox("alice@north.test");
+    assert_eq!(inbox.len(), 1, "one message stored, the refused ones not");
+    let text = String::from_utf8_lossy(&inbox[0]);
+    assert!(text.starts_with("Received: from client.test"), "our Received: first (RFC 5321 §4.4): {text}");
+    assert!(text.contains("by north.test"), "{text}");
+    assert!(text.contains("\r\n.a line that starts with a dot\r\n"), "the dot is unstuffed: {text}");
+    assert!(text.contains("Subject: hello from smtplib"), "{text}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_uploads_a_message_over_smtp() {
+    let server = start().await;
+    let url = format!("smtp://127.0.0.1:{}", server.north.port());
+    let file = std::env::temp_dir().join(format!("wirelab-curl-mail-{}.eml", std::process::id()));
+    std::fs::write(&file, "From: dave@client.test\r\nTo: alice@north.test\r\nSubject: from curl\r\n\r\nhi\r\n")
+        .expect("write");
+    let f = file.clone();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || {
+        run(Command::new("curl")
+            .args(["-sS", &url, "--mail-from", "dave@client.test", "--mail-rcpt", "alice@north.test", "-T"])
+            .arg(&f))
+    })
+    .await
+    .expect("curl ran");
+    let _ = std::fs::remove_file(&file);
+    assert!(ok, "curl: {out}\n{err}");
+    let inbox = server.inbox("alice@north.test");
+    assert_eq!(inbox.len(), 1);
+    assert!(String::from_utf8_lossy(&inbox[0]).contains("Subject: from curl"));
+    server.stop().await;
+}
