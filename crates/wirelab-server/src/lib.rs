@@ -10,6 +10,7 @@ pub mod ftpctl;
 pub mod httpd;
 pub mod mailstore;
 pub mod origin;
+pub mod pop3d;
 pub mod signal;
 pub mod smtpd;
 pub mod wstap;
@@ -120,6 +121,8 @@ pub struct Mail {
     pub store: smtpd::SharedStore,
     /// One SMTP server per mail domain: (domain, listener).
     pub smtp: Vec<(String, TcpListener)>,
+    /// The POP3 server, for every account.
+    pub pop3: Option<TcpListener>,
 }
 
 /// What a deployment may change beyond its addresses.
@@ -167,6 +170,12 @@ pub async fn serve_with(
             let name = format!("smtp-{}", domain.split('.').next().unwrap_or(&domain));
             services.insert(name, bridge::Service::stream(addr));
             tokio::spawn(smtpd::serve(listener, domain, mail.store.clone(), stop.clone(), alive.clone()));
+        }
+        if let Some(listener) = mail.pop3 {
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "POP3 server");
+            services.insert("pop3".to_string(), bridge::Service::stream(addr));
+            tokio::spawn(pop3d::serve(listener, mail.store.clone(), stop.clone(), alive.clone()));
         }
     }
     if let Some(http) = listeners.http {

@@ -60,6 +60,9 @@ struct ServeArgs {
     /// The SMTP server for south.test.
     #[arg(long, env = "WIRELAB_SMTP_SOUTH_ADDR", default_value = "127.0.0.1:2526")]
     smtp_south_addr: SocketAddr,
+    /// The POP3 server (our POP3 machine; Python's poplib, `curl pop3://`).
+    #[arg(long, env = "WIRELAB_POP3_ADDR", default_value = "127.0.0.1:1110")]
+    pop3_addr: SocketAddr,
     /// Where the mail store lives (SQLite, `mail.sqlite3`); created if missing.
     #[arg(long, env = "WIRELAB_DATA_DIR", default_value = "wirelab-data")]
     data_dir: PathBuf,
@@ -202,13 +205,16 @@ fn serve(args: ServeArgs) -> ExitCode {
         let store = open_store(&args).map_err(std::io::Error::other)?;
         let north = wirelab_server::bind(args.smtp_north_addr).await?;
         let south = wirelab_server::bind(args.smtp_south_addr).await?;
+        let pop3 = wirelab_server::bind(args.pop3_addr).await?;
         println!("wirelab smtp north.test on {}, south.test on {}", north.local_addr()?, south.local_addr()?);
+        println!("wirelab pop3 on {}", pop3.local_addr()?);
         println!("wirelab http server on http://{}", http.local_addr()?);
         // The xtask and the e2e test read this line to learn the port: print it last.
         println!("wirelab listening on http://{}", app.local_addr()?);
         let mail = wirelab_server::Mail {
             store: std::sync::Arc::new(std::sync::Mutex::new(store)),
             smtp: vec![("north.test".to_string(), north), ("south.test".to_string(), south)],
+            pop3: Some(pop3),
         };
         let listeners = wirelab_server::Listeners { app, http: Some(http) };
         let config = wirelab_server::ServeConfig {

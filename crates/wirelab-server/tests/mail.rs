@@ -13,6 +13,7 @@ use wirelab_server::{Listeners, Mail, ServeConfig};
 
 struct Running {
     north: SocketAddr,
+    pop3: SocketAddr,
     store: Arc<Mutex<MailStore>>,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -24,17 +25,23 @@ async fn start() -> Running {
     let (north, south) =
         (wirelab_server::bind(any).await.expect("bind"), wirelab_server::bind(any).await.expect("bind"));
     let north_addr = north.local_addr().expect("addr");
+    let pop3 = wirelab_server::bind(any).await.expect("bind");
+    let pop3_addr = pop3.local_addr().expect("addr");
     let mut store = MailStore::in_memory().expect("store");
     store.create_account("alice@north.test", "wirelab").expect("alice");
     store.create_account("bob@south.test", "wirelab").expect("bob");
     let store = Arc::new(Mutex::new(store));
-    let mail = Mail { store: store.clone(), smtp: vec![("north.test".into(), north), ("south.test".into(), south)] };
+    let mail = Mail {
+        store: store.clone(),
+        smtp: vec![("north.test".into(), north), ("south.test".into(), south)],
+        pop3: Some(pop3),
+    };
     let (tx, rx) = oneshot::channel();
     let config = ServeConfig { mail: Some(mail), ..Default::default() };
     let task = tokio::spawn(wirelab_server::serve_with(Listeners { app, http: None }, config, async {
         let _ = rx.await;
     }));
-    Running { north: north_addr, store, stop: tx, task }
+    Running { north: north_addr, pop3: pop3_addr, store, stop: tx, task }
 }
 
 impl Running {
@@ -128,5 +135,64 @@ async fn curl_uploads_a_message_over_smtp() {
     let inbox = server.inbox("alice@north.test");
     assert_eq!(inbox.len(), 1);
     assert!(String::from_utf8_lossy(&inbox[0]).contains("Subject: from curl"));
+    server.stop().await;
+}
+
+/// POP3 (RFC 1939) with Python's poplib: a wrong password is -ERR and the session goes
+/// on; RETR gives the stored bytes; DELE removes only at QUIT (UPDATE), and a session
+/// that drops before QUIT removes nothing (§6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_poplib_retrieves_and_deletes_only_in_update() {
+    let server = start().await;
+    {
+        let mut store = server.store.lock().expect("store");
+        store.deliver("alice@north.test", b"Subject: one\r\n\r\n.dotted line\r\nbody\r\n").expect("deliver");
+        store.deliver("alice@north.test", b"Subject: two\r\n\r\nsecond\r\n").expect("deliver");
+    }
+    let port = server.pop3.port();
+    let script = format!(
+        r#"
+import poplib
+p = poplib.POP3("127.0.0.1", {port}, timeout=5)
+print("greeting", p.getwelcome().decode().startswith("+OK"))
+p.user("alice@north.test")
+try:
+    p.pass_("wrong")
+except poplib.error_proto as e:
+    print("wrong", str(e)[:6])
+p.user("alice@north.test")
+print("pass", p.pass_("wirelab").decode()[:3])
+print("stat", p.stat())
+resp, lines, octets = p.retr(1)
+print("retr", lines)
+print("uidl", [l.decode() for l in p.uidl()[1]])
+print("dele", p.dele(1).decode()[:3])
+# Dropped before QUIT: nothing may be deleted.
+p.sock.close()
+q = poplib.POP3("127.0.0.1", {port}, timeout=5)
+q.user("alice@north.test"); q.pass_("wirelab")
+print("after drop", q.stat()[0])
+q.dele(1)
+print("quit", q.quit().decode()[:3])
+"#
+    );
+    let (ok, out, err) = tokio::task::spawn_blocking(move || run(Command::new("python3").args(["-c", &script])))
+        .await
+        .expect("python ran");
+    assert!(ok, "{out}\n{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "greeting True");
+    assert_eq!(lines[1], "wrong b'-ERR", "{out}");
+    assert_eq!(lines[2], "pass +OK");
+    assert_eq!(lines[3], "stat (2, 60)", "the exact octets, 36 + 24: {out}");
+    // The dot-leading line comes back unstuffed by poplib: byte-stuffing round trip.
+    assert_eq!(lines[4], "retr [b'Subject: one', b'', b'.dotted line', b'body']", "{out}");
+    assert_eq!(lines[5], "uidl ['1 1', '2 2']", "{out}");
+    assert_eq!(lines[6], "dele +OK");
+    assert_eq!(lines[7], "after drop 2", "nothing deleted by a session without QUIT: {out}");
+    assert_eq!(lines[8], "quit +OK");
+    let inbox = server.inbox("alice@north.test");
+    assert_eq!(inbox.len(), 1, "message 1 removed in UPDATE");
+    assert!(String::from_utf8_lossy(&inbox[0]).contains("Subject: two"));
     server.stop().await;
 }

@@ -195,6 +195,8 @@ mod native {
             "127.0.0.1:0",
             "--smtp-south-addr",
             "127.0.0.1:0",
+            "--pop3-addr",
+            "127.0.0.1:0",
             "--in-memory",
         ]);
         let mut baseline = Command::new(&me);
