@@ -19,7 +19,7 @@ const problems = []; // console errors and uncaught exceptions, from every page
 
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
-  server = spawn(BIN, ['serve', '--addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--smtp-north-addr', '127.0.0.1:0', '--smtp-south-addr', '127.0.0.1:0', '--pop3-addr', '127.0.0.1:0', '--in-memory'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(BIN, ['serve', '--addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--smtp-north-addr', '127.0.0.1:0', '--smtp-south-addr', '127.0.0.1:0', '--pop3-addr', '127.0.0.1:0', '--imap-addr', '127.0.0.1:0', '--in-memory'], { stdio: ['ignore', 'pipe', 'inherit'] });
   base = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server did not say where it listens within 30 s')), 30_000);
     let out = '';

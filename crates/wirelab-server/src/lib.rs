@@ -8,6 +8,7 @@ pub mod drive;
 pub mod front;
 pub mod ftpctl;
 pub mod httpd;
+pub mod imapd;
 pub mod mailstore;
 pub mod origin;
 pub mod pop3d;
@@ -123,6 +124,8 @@ pub struct Mail {
     pub smtp: Vec<(String, TcpListener)>,
     /// The POP3 server, for every account.
     pub pop3: Option<TcpListener>,
+    /// The IMAP server, for every account.
+    pub imap: Option<TcpListener>,
 }
 
 /// What a deployment may change beyond its addresses.
@@ -176,6 +179,12 @@ pub async fn serve_with(
             tracing::info!(%addr, "POP3 server");
             services.insert("pop3".to_string(), bridge::Service::stream(addr));
             tokio::spawn(pop3d::serve(listener, mail.store.clone(), stop.clone(), alive.clone()));
+        }
+        if let Some(listener) = mail.imap {
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "IMAP server");
+            services.insert("imap".to_string(), bridge::Service::stream(addr));
+            tokio::spawn(imapd::serve(listener, mail.store.clone(), stop.clone(), alive.clone()));
         }
     }
     if let Some(http) = listeners.http {

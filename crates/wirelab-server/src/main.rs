@@ -63,6 +63,9 @@ struct ServeArgs {
     /// The POP3 server (our POP3 machine; Python's poplib, `curl pop3://`).
     #[arg(long, env = "WIRELAB_POP3_ADDR", default_value = "127.0.0.1:1110")]
     pop3_addr: SocketAddr,
+    /// The IMAP server (our IMAP machine; Python's imaplib, `curl imap://`).
+    #[arg(long, env = "WIRELAB_IMAP_ADDR", default_value = "127.0.0.1:1143")]
+    imap_addr: SocketAddr,
     /// Where the mail store lives (SQLite, `mail.sqlite3`); created if missing.
     #[arg(long, env = "WIRELAB_DATA_DIR", default_value = "wirelab-data")]
     data_dir: PathBuf,
@@ -207,7 +210,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         let south = wirelab_server::bind(args.smtp_south_addr).await?;
         let pop3 = wirelab_server::bind(args.pop3_addr).await?;
         println!("wirelab smtp north.test on {}, south.test on {}", north.local_addr()?, south.local_addr()?);
-        println!("wirelab pop3 on {}", pop3.local_addr()?);
+        let imap = wirelab_server::bind(args.imap_addr).await?;
+        println!("wirelab pop3 on {}, imap on {}", pop3.local_addr()?, imap.local_addr()?);
         println!("wirelab http server on http://{}", http.local_addr()?);
         // The xtask and the e2e test read this line to learn the port: print it last.
         println!("wirelab listening on http://{}", app.local_addr()?);
@@ -215,6 +219,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             store: std::sync::Arc::new(std::sync::Mutex::new(store)),
             smtp: vec![("north.test".to_string(), north), ("south.test".to_string(), south)],
             pop3: Some(pop3),
+            imap: Some(imap),
         };
         let listeners = wirelab_server::Listeners { app, http: Some(http) };
         let config = wirelab_server::ServeConfig {

@@ -14,6 +14,7 @@ use wirelab_server::{Listeners, Mail, ServeConfig};
 struct Running {
     north: SocketAddr,
     pop3: SocketAddr,
+    imap: SocketAddr,
     store: Arc<Mutex<MailStore>>,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -27,6 +28,8 @@ async fn start() -> Running {
     let north_addr = north.local_addr().expect("addr");
     let pop3 = wirelab_server::bind(any).await.expect("bind");
     let pop3_addr = pop3.local_addr().expect("addr");
+    let imap = wirelab_server::bind(any).await.expect("bind");
+    let imap_addr = imap.local_addr().expect("addr");
     let mut store = MailStore::in_memory().expect("store");
     store.create_account("alice@north.test", "wirelab").expect("alice");
     store.create_account("bob@south.test", "wirelab").expect("bob");
@@ -35,13 +38,14 @@ async fn start() -> Running {
         store: store.clone(),
         smtp: vec![("north.test".into(), north), ("south.test".into(), south)],
         pop3: Some(pop3),
+        imap: Some(imap),
     };
     let (tx, rx) = oneshot::channel();
     let config = ServeConfig { mail: Some(mail), ..Default::default() };
     let task = tokio::spawn(wirelab_server::serve_with(Listeners { app, http: None }, config, async {
         let _ = rx.await;
     }));
-    Running { north: north_addr, pop3: pop3_addr, store, stop: tx, task }
+    Running { north: north_addr, pop3: pop3_addr, imap: imap_addr, store, stop: tx, task }
 }
 
 impl Running {
@@ -194,5 +198,69 @@ print("quit", q.quit().decode()[:3])
     let inbox = server.inbox("alice@north.test");
     assert_eq!(inbox.len(), 1, "message 1 removed in UPDATE");
     assert!(String::from_utf8_lossy(&inbox[0]).contains("Subject: two"));
+    server.stop().await;
+}
+
+/// IMAP with Python's imaplib (an IMAP4rev1 client): LOGIN, SELECT INBOX, SEARCH,
+/// FETCH of a body (which sets \\Seen), BODY.PEEK (which does not), STORE +FLAGS,
+/// EXPUNGE; the store sees every change; a bad login is NO and the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_imaplib_reads_flags_and_expunges_through_the_store() {
+    let server = start().await;
+    {
+        let mut store = server.store.lock().expect("store");
+        store.deliver("bob@south.test", b"From: alice@north.test\r\nSubject: first\r\n\r\nhello bob\r\n").expect("d");
+        store.deliver("bob@south.test", b"From: carol@client.test\r\nSubject: second\r\n\r\nhi\r\n").expect("d");
+    }
+    let port = server.imap.port();
+    let script = format!(
+        r#"
+import imaplib
+m = imaplib.IMAP4("127.0.0.1", {port}, timeout=5)
+try:
+    m.login("bob@south.test", "wrong")
+except imaplib.IMAP4.error as e:
+    print("bad login refused")
+print("login", m.login("bob@south.test", "wirelab")[0])
+typ, data = m.select("INBOX")
+print("select", typ, data[0].decode())
+print("search", m.search(None, "ALL")[1][0].decode())
+typ, data = m.fetch("2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+print("peek", data[0][1].decode().strip())
+typ, data = m.fetch("1", "(BODY[])")
+print("body", data[0][1].decode().splitlines()[-1])
+print("unseen", m.search(None, "UNSEEN")[1][0].decode())
+print("store", m.store("2", "+FLAGS", "(\\Deleted)")[0])
+print("expunge", m.expunge()[1][0].decode())
+print("logout", m.logout()[0])
+"#
+    );
+    let (ok, out, err) = tokio::task::spawn_blocking(move || run(Command::new("python3").args(["-c", &script])))
+        .await
+        .expect("python ran");
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "bad login refused",
+            "login OK",
+            "select OK 2",
+            "search 1 2",
+            "peek Subject: second",
+            "body hello bob",
+            "unseen 2",
+            "store OK",
+            "expunge 2",
+            "logout BYE"
+        ],
+        "{out}"
+    );
+    {
+        let store = server.store.lock().expect("store");
+        let bob = store.account("bob@south.test").expect("q").expect("bob");
+        let snap = store.snapshot(bob, "INBOX").expect("snapshot");
+        assert_eq!(snap.messages.len(), 1, "message 2 expunged from the store");
+        assert_eq!(snap.messages[0].flags, ["\\Seen"], "BODY[] set \\Seen in the store");
+    }
     server.stop().await;
 }

@@ -197,6 +197,8 @@ mod native {
             "127.0.0.1:0",
             "--pop3-addr",
             "127.0.0.1:0",
+            "--imap-addr",
+            "127.0.0.1:0",
             "--in-memory",
         ]);
         let mut baseline = Command::new(&me);
