@@ -219,6 +219,51 @@ async fn flush<C: Connection>(conn: &mut C, stream: &mut TcpStream, now: Instant
     }
 }
 
+/// Accepts on `listener` until `stop` fires, running each connection `make(local, peer)`
+/// builds in a task of its own until it closes; `alive` is held while any runs, so
+/// shutdown can wait for them. The HTTP, SMTP, POP3 and IMAP servers all serve this way.
+pub async fn accept_loop<C, F>(
+    name: &'static str,
+    listener: tokio::net::TcpListener,
+    stop: watch::Receiver<bool>,
+    alive: tokio::sync::mpsc::Sender<()>,
+    make: F,
+) where
+    C: Connection + Send + 'static,
+    <C::M as Machine>::State: Send,
+    <C::M as Machine>::Event: Send,
+    F: Fn(SocketAddr, SocketAddr) -> C,
+{
+    let local = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!("{name}: {e}");
+            return;
+        }
+    };
+    let mut stop_accept = stop.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let conn = make(local, peer);
+                    let (stop, alive) = (stop.clone(), alive.clone());
+                    tokio::spawn(async move {
+                        drive(stream, peer, conn, DriveLimits::default(), stop).await;
+                        drop(alive);
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment.
+                    tracing::warn!("{name} accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = stop_accept.changed() => return,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

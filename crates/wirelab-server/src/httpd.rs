@@ -4,7 +4,7 @@
 //! code the stepped scenarios show. It serves `Site::teaching()`: `/`, `/hello.txt`,
 //! `/echo` (POST), `/chunked`, `/headers`, `/status/{code}`.
 
-use crate::drive::{Connection, DriveLimits, Step, drive};
+use crate::drive::{Connection, Step, accept_loop};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use wirelab_core::Instant;
@@ -39,30 +39,5 @@ impl Connection for Http {
 
 /// Accepts until `stop` fires; each connection runs until it closes (or `stop`).
 pub async fn serve(listener: TcpListener, stop: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
-    let local = match listener.local_addr() {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::error!("http: {e}");
-            return;
-        }
-    };
-    let mut stop_accept = stop.clone();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let (stop, alive) = (stop.clone(), alive.clone());
-                    tokio::spawn(async move {
-                        drive(stream, peer, Http(HttpServer::new(ServerConfig::new(local))), DriveLimits::default(), stop).await;
-                        drop(alive);
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!("http accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            },
-            _ = stop_accept.changed() => return,
-        }
-    }
+    accept_loop("http", listener, stop, alive, |local, _| Http(HttpServer::new(ServerConfig::new(local)))).await;
 }

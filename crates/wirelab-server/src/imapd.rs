@@ -8,7 +8,7 @@
 //! Not yet: pushing other sessions' changes (new mail, flags) to a session that is
 //! IDLE; a session sees them when it selects the mailbox again.
 
-use crate::drive::{Connection, DriveLimits, Step, drive};
+use crate::drive::{Connection, Step, accept_loop};
 use crate::mailstore::{AccountId, MailStore};
 use crate::smtpd::SharedStore;
 use tokio::net::TcpListener;
@@ -147,27 +147,10 @@ impl Connection for Imap {
 
 /// Accepts until `stop` fires; each connection runs until it closes.
 pub async fn serve(listener: TcpListener, store: SharedStore, stop: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
-    let Ok(local) = listener.local_addr() else { return };
-    let mut stop_accept = stop.clone();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let mut config = ServerConfig::new(local);
-                    config.peer = Some(peer);
-                    let conn = Imap { machine: ImapServer::new(config), store: store.clone(), account: None };
-                    let (stop, alive) = (stop.clone(), alive.clone());
-                    tokio::spawn(async move {
-                        drive(stream, peer, conn, DriveLimits::default(), stop).await;
-                        drop(alive);
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!("imap accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            },
-            _ = stop_accept.changed() => return,
-        }
-    }
+    accept_loop("imap", listener, stop, alive, move |local, peer| {
+        let mut config = ServerConfig::new(local);
+        config.peer = Some(peer);
+        Imap { machine: ImapServer::new(config), store: store.clone(), account: None }
+    })
+    .await;
 }

@@ -5,7 +5,7 @@
 //! (unique-ids are the store's UIDs), and the messages marked deleted are removed from
 //! the store in the UPDATE state only, in one transaction, before the +OK (§6).
 
-use crate::drive::{Connection, DriveLimits, Step, drive};
+use crate::drive::{Connection, Step, accept_loop};
 use crate::mailstore::AccountId;
 use crate::smtpd::SharedStore;
 use tokio::net::TcpListener;
@@ -93,26 +93,10 @@ impl Connection for Pop3 {
 
 /// Accepts until `stop` fires; each connection runs until it closes.
 pub async fn serve(listener: TcpListener, store: SharedStore, stop: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
-    let Ok(local) = listener.local_addr() else { return };
-    let mut stop_accept = stop.clone();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let machine = Pop3Server::new(ServerConfig::new(local, "wirelab"));
-                    let conn = Pop3 { machine, store: store.clone(), account: None };
-                    let (stop, alive) = (stop.clone(), alive.clone());
-                    tokio::spawn(async move {
-                        drive(stream, peer, conn, DriveLimits::default(), stop).await;
-                        drop(alive);
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!("pop3 accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            },
-            _ = stop_accept.changed() => return,
-        }
-    }
+    accept_loop("pop3", listener, stop, alive, move |local, _| Pop3 {
+        machine: Pop3Server::new(ServerConfig::new(local, "wirelab")),
+        store: store.clone(),
+        account: None,
+    })
+    .await;
 }

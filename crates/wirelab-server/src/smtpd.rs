@@ -6,7 +6,7 @@
 //! `synchronous=FULL`) before the machine is told `Stored` and only then says 250
 //! (RFC 5321 §6.1). Mail for other domains is refused (550): relaying comes later.
 
-use crate::drive::{Connection, DriveLimits, Step, drive};
+use crate::drive::{Connection, Step, accept_loop};
 use crate::mailstore::MailStore;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -127,25 +127,10 @@ pub async fn serve(
     stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) {
-    let Ok(local) = listener.local_addr() else { return };
-    let mut stop_accept = stop.clone();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let conn = Smtp { machine: SmtpServer::new(config(local, &domain)), store: store.clone(), domain: domain.clone() };
-                    let (stop, alive) = (stop.clone(), alive.clone());
-                    tokio::spawn(async move {
-                        drive(stream, peer, conn, DriveLimits::default(), stop).await;
-                        drop(alive);
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!("smtp accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            },
-            _ = stop_accept.changed() => return,
-        }
-    }
+    accept_loop("smtp", listener, stop, alive, move |local, _| Smtp {
+        machine: SmtpServer::new(config(local, &domain)),
+        store: store.clone(),
+        domain: domain.clone(),
+    })
+    .await;
 }
