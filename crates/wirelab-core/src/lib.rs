@@ -7,7 +7,9 @@
 
 pub mod annotate;
 pub mod checksum;
+pub mod escape;
 pub mod export;
+pub mod lines;
 pub mod machine;
 pub mod rng;
 pub mod sim;
