@@ -80,6 +80,27 @@ impl LineBuffer {
     }
 }
 
+/// Where each CRLF-terminated line of `bytes` lies, as `(start, content_end, end)`: the
+/// content without its CRLF, and the end past it. A last line without CRLF runs to the
+/// end of the bytes. For annotating a line protocol's bytes, field by field.
+pub fn spans(bytes: &[u8]) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        match bytes[start..].windows(2).position(|w| w == b"\r\n") {
+            Some(i) => {
+                out.push((start, start + i, start + i + 2));
+                start += i + 2;
+            }
+            None => {
+                out.push((start, bytes.len(), bytes.len()));
+                break;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +136,11 @@ mod tests {
         assert_eq!(lines(6, &[b"abcde\r\nok\r\n"]), [Line::TooLong, Line::Complete(b"ok".to_vec())]);
         // Far too long, in pieces, a CR at the end of one piece.
         assert_eq!(lines(6, &[b"abcdefgh", b"ijk\r", b"\nok\r\n"]), [Line::TooLong, Line::Complete(b"ok".to_vec())]);
+    }
+
+    #[test]
+    fn spans_end_at_crlf_only() {
+        assert_eq!(super::spans(b"a\r\nbc\nd\r\ne"), [(0, 1, 3), (3, 7, 9), (9, 10, 10)]);
+        assert_eq!(super::spans(b""), []);
     }
 }

@@ -180,45 +180,7 @@ impl fmt::Display for Change {
     }
 }
 
-/// `\r`, `\n`, `\t`, `\\` → CR, LF, HTAB, backslash (console text for bytes).
-pub fn unescape(text: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let replaced = match (c, chars.peek()) {
-            ('\\', Some('r')) => Some('\r'),
-            ('\\', Some('n')) => Some('\n'),
-            ('\\', Some('t')) => Some('\t'),
-            ('\\', Some('\\')) => Some('\\'),
-            _ => None,
-        };
-        let c = match replaced {
-            Some(r) => {
-                chars.next();
-                r
-            }
-            None => c,
-        };
-        let mut buf = [0; 4];
-        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-    }
-    out
-}
-
-/// The inverse of [`unescape`] (invalid UTF-8 replaced).
-pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for c in String::from_utf8_lossy(bytes).chars() {
-        match c {
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use wirelab_core::escape::{escape, unescape};
 
 /// What the server is told besides the client's bytes: its driver's answers and
 /// news, and the transport's signals. One console line each.

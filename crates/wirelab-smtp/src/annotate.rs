@@ -6,25 +6,7 @@
 use crate::wire::{self, SmtpCommand, reply_meaning};
 use wirelab_core::{Annotation, Field};
 
-/// `(start, content_end, end)` of each line: content without the CRLF; a last line
-/// without CRLF runs to the end.
-fn lines(bytes: &[u8]) -> Vec<(usize, usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < bytes.len() {
-        match bytes[start..].windows(2).position(|w| w == b"\r\n") {
-            Some(i) => {
-                out.push((start, start + i, start + i + 2));
-                start += i + 2;
-            }
-            None => {
-                out.push((start, bytes.len(), bytes.len()));
-                break;
-            }
-        }
-    }
-    out
-}
+use wirelab_core::lines::spans as lines;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
