@@ -49,15 +49,16 @@ after(async () => {
   }
 });
 
-async function openApp(t, width = 1400, path = '/', { height = 1000, context = browser } = {}) {
+async function openApp(t, width = 1400, path = '/s/tcp-handshake', { height = 1000, context = browser } = {}) {
   const page = await context.newPage({ viewport: { width, height } });
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`${t.name}: console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`${t.name}: ${e.message}`));
   await page.goto(base + path);
-  // The Wasm app has mounted when its controls exist.
-  await page.waitForSelector('[data-testid=step-next]', { timeout: 20_000 });
+  // The Wasm app has mounted when its controls exist (the live lab: its page).
+  await page.waitForSelector(path.startsWith('/live') ? '[data-testid=live-page]' : '[data-testid=step-next]', { timeout: 20_000 });
   return page;
 }
+const openLive = (t) => openApp(t, 1400, '/live/');
 
 const text = (page, id) => page.locator(`[data-testid=${id}]`).innerText();
 const states = async (page) => [await text(page, 'state-client'), await text(page, 'state-server')];
@@ -170,6 +171,57 @@ test('step back, keyboard and jumps restore exactly the earlier state', async (t
   await page.close();
 });
 
+test('state diagrams: RFC 9293 Figure 5 per endpoint, the current state and the last edge lit', async (t) => {
+  const page = await openApp(t);
+  const lit = (node) => page.locator(`[data-testid=state-diagrams] figure:has(figcaption:text-is("${node}")) .sd-box.now`).getAttribute('data-state');
+  const diagrams = page.locator('[data-testid=state-diagrams] figure');
+  assert.equal(await diagrams.count(), 2, 'one diagram per endpoint');
+  assert.equal(await page.locator('[data-testid=state-diagrams] figure').first().locator('.sd-box').count(), 12,
+    'eleven states, CLOSED drawn twice as in the RFC');
+  assert.equal(await lit('client'), 'CLOSED');
+  assert.match(await text(page, 'sd-cause-client'), /No transition yet/);
+  const at = await stepUntil(page, ([, s]) => s === 'SYN-RECEIVED');
+  await page.waitForFunction(() => document.querySelectorAll('.sd-edge.hot').length === 2, null, { timeout: 5_000 }).catch(() => {});
+  assert.equal(await lit('server'), 'SYN-RECEIVED');
+  assert.equal(await lit('client'), 'SYN-SENT');
+  assert.match(await text(page, 'sd-cause-server'), /LISTEN → SYN-RECEIVED: .*SYN.*RFC 9293 §3\.10\.7\.2/);
+  assert.match(await page.locator('.sd-edge.hot title').last().textContent(), /^LISTEN → SYN-RECEIVED: rcv SYN \/ snd SYN,ACK/);
+  await page.locator('[data-testid=state-diagrams]').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/11-state-diagram.png`, fullPage: true });
+  await page.keyboard.press('ArrowLeft');
+  await waitStep(page, at - 1);
+  await page.waitForFunction(() => document.querySelector('[data-testid=state-diagrams] figure:nth-child(2) .sd-box.now')?.dataset.state === 'LISTEN', null, { timeout: 5_000 }).catch(() => {});
+  assert.equal(await lit('server'), 'LISTEN', 'stepping back moves the highlight back');
+  assert.match(await text(page, 'sd-cause-server'), /CLOSED → LISTEN/);
+  await page.keyboard.press('End');
+  await page.waitForFunction(() => document.querySelector('[data-testid=state-diagrams] figure .sd-box.now')?.dataset.state === 'CLOSED', null, { timeout: 5_000 }).catch(() => {});
+  assert.match(await text(page, 'sd-cause-client'), /TIME-WAIT → CLOSED/);
+  // The CLOSED the client ends in is the bottom one, entered from TIME-WAIT.
+  const box = page.locator('[data-testid=state-diagrams] figure').first().locator('.sd-box.now rect');
+  assert.ok(Number(await box.getAttribute('y')) > 300, 'the lit CLOSED is the one at the bottom of the figure');
+  await page.close();
+});
+
+test('the landing page lists every scenario by topic and opens one', async (t) => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('pageerror', (e) => problems.push(`${t.name}: ${e.message}`));
+  await page.goto(base + '/');
+  await page.waitForSelector('[data-testid=landing]', { timeout: 20_000 });
+  const topics = await page.locator('[data-testid=topic] h3').allInnerTexts();
+  assert.deepEqual(topics, ['Client-server and peer-to-peer', 'WebSocket', 'HTTP, TCP and UDP', 'FTP and SFTP', 'Email', 'Real-time and P2P']);
+  assert.ok(await page.locator('[data-testid=landing-tcp-handshake]').count() === 1);
+  assert.match(await page.locator('[data-testid=topic]').nth(3).innerText(), /next/, 'a topic with nothing yet says so');
+  await page.screenshot({ path: `${SHOTS}/00-landing.png`, fullPage: true });
+  await page.click('[data-testid=landing-websocket-stepped]');
+  await page.waitForSelector('[data-testid=step-next]', { timeout: 10_000 });
+  assert.equal(new URL(page.url()).pathname, '/s/websocket-stepped');
+  // A layered endpoint has a diagram per layer: WebSocket above TCP.
+  assert.equal(await page.locator('[data-testid=state-diagrams] figure').first().locator('.sd svg').count(), 2);
+  await page.goBack();
+  await page.waitForSelector('[data-testid=landing]', { timeout: 10_000 });
+  await page.close();
+});
+
 test('fields and bytes light each other up; clicking an arrow inspects its frame', async (t) => {
   const page = await openApp(t);
   const [, total] = await stepCount(page);
@@ -189,7 +241,11 @@ test('fields and bytes light each other up; clicking an arrow inspects its frame
 });
 
 test('live: the app talks to the real /ws endpoint and measures the round trip', async (t) => {
+  // The live lab is its own page (its own Wasm bundle), a link away from the scenarios.
   const page = await openApp(t);
+  await page.click('[data-testid=live-link]');
+  await page.waitForSelector('[data-testid=live-page]', { timeout: 20_000 });
+  assert.equal(new URL(page.url()).pathname, '/live/');
   assert.equal(await text(page, 'ws-status'), 'not connected');
   await page.click('[data-testid=ws-connect]');
   await page.locator('[data-testid=ws-status]', { hasText: 'connected' }).waitFor({ timeout: 10_000 });
@@ -228,7 +284,7 @@ test('live: the app talks to the real /ws endpoint and measures the round trip',
 });
 
 test('live: binary, a ping the browser answers, and a close code only the server may send', async (t) => {
-  const page = await openApp(t);
+  const page = await openLive(t);
   await page.click('[data-testid=ws-connect]');
   await page.locator('[data-testid=ws-status]', { hasText: 'connected' }).waitFor({ timeout: 10_000 });
   await page.fill('[data-testid=ws-input]', 'AB');
@@ -267,7 +323,7 @@ test('live: binary, a ping the browser answers, and a close code only the server
 });
 
 test('live HTTP: a typed request goes through the bridge and the real response comes back', async (t) => {
-  const page = await openApp(t);
+  const page = await openLive(t);
   await page.click('[data-testid=http-send]');
   await page.locator('[data-testid=http-status]', { hasText: 'closed' }).waitFor({ timeout: 10_000 });
   const panel = page.locator('[data-testid=live-http]');
@@ -356,7 +412,7 @@ test('plots, themes, and a 10 000-step run drawn only where it is looked at', as
       if (document.querySelector('.ladder svg')) { window.__firstDraw = performance.now(); obs.disconnect(); }
     }).observe(document, { childList: true, subtree: true });
   });
-  await page.goto(base + '/');
+  await page.goto(base + '/s/tcp-handshake');
   await page.waitForSelector('.ladder svg', { timeout: 20_000 });
   const firstDraw = await page.evaluate(() => window.__firstDraw);
   assert.ok(firstDraw > 0, 'first draw time measured');

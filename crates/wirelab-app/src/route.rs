@@ -1,5 +1,6 @@
 //! Where the page is: `/s/<scenario>?step=…&seed=…&loss=…` (the full app) or
-//! `/embed/<scenario>?…` (the scenario alone, for an iframe); `/` opens the handshake.
+//! `/embed/<scenario>?…` (the scenario alone, for an iframe); `/` is the landing page,
+//! every scenario by topic.
 //! The query is [`wirelab_scenarios::share`]'s. Nothing in a URL can make the app panic:
 //! what it cannot use is left at its default and said in a note.
 
@@ -11,6 +12,8 @@ pub const HOME: &str = "tcp-handshake";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Route {
+    /// `/`: the landing page. `info` is then the handshake, where "start" leads.
+    pub landing: bool,
     pub embed: bool,
     pub info: &'static ScenarioInfo,
     pub view: View,
@@ -27,6 +30,7 @@ impl Route {
     /// The scenario at its defaults, in the full app.
     pub fn start(info: &'static ScenarioInfo) -> Self {
         Route {
+            landing: false,
             embed: false,
             info,
             view: View { params: wirelab_scenarios::defaults(info.id), step: 0 },
@@ -38,27 +42,26 @@ impl Route {
     pub fn parse(path: &str, query: &str) -> Self {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let (embed, id) = match parts.as_slice() {
-            [] => (false, None),
-            ["s", id] => (false, Some(*id)),
-            ["embed", id] => (true, Some(*id)),
+            [] => return Route { landing: true, ..Route::start(home()) },
+            ["s", id] => (false, *id),
+            ["embed", id] => (true, *id),
             _ => {
                 let mut r = Route::start(home());
                 r.notes.push(format!("there is no page at {}: here is the {}", short(path), home().title));
                 return r;
             }
         };
-        let id = id.map(share::decode);
-        let info = match id.as_deref().map(|id| (id, wirelab_scenarios::info(id))) {
-            None => home(),
-            Some((_, Some(info))) => info,
-            Some((id, None)) => {
+        let id = share::decode(id);
+        let info = match wirelab_scenarios::info(&id) {
+            Some(info) => info,
+            None => {
                 let mut r = Route { embed, ..Route::start(home()) };
-                r.notes.push(format!("there is no scenario {:?}: here is the {}", short(id), home().title));
+                r.notes.push(format!("there is no scenario {:?}: here is the {}", short(&id), home().title));
                 return r;
             }
         };
         let parsed = share::parse_query(info.id, query);
-        Route { embed, info, view: parsed.view, notes: parsed.notes }
+        Route { landing: false, embed, info, view: parsed.view, notes: parsed.notes }
     }
 
     /// The page's own address: `window.location`.

@@ -7,6 +7,7 @@
 
 pub mod annotate;
 pub mod checksum;
+pub mod diagram;
 pub mod escape;
 pub mod export;
 pub mod lines;
@@ -18,6 +19,7 @@ pub mod time;
 pub mod trace;
 
 pub use annotate::{Annotation, Field};
+pub use diagram::StateDiagram;
 pub use machine::{
     DynMachine, Input, LAYER_SEPARATOR, Layers, Machine, Metric, Output, RfcRef, Transition, Transmit, UnknownCommand,
     enters_state,

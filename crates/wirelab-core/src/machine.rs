@@ -5,6 +5,7 @@
 //! pulled (`poll_output`) until [`Output::Idle`], and time is always passed in.
 
 use crate::annotate::Annotation;
+use crate::diagram::StateDiagram;
 use crate::time::Instant;
 use core::fmt::{Debug, Display};
 use core::str::FromStr;
@@ -140,6 +141,13 @@ pub trait Machine: Clone {
     fn annotate_sent(&self, bytes: &[u8]) -> Annotation {
         Self::annotate(bytes)
     }
+
+    /// The state diagrams of this machine, one per layer, upper layer first (the order of
+    /// [`Layers`]' names): the UI draws them and highlights the current state and the last
+    /// transition. Every transition the machine makes must be an edge of its diagram.
+    fn diagrams(&self) -> Vec<StateDiagram> {
+        Vec::new()
+    }
 }
 
 /// What separates the layers' names in the state of a layered machine: `OPEN · ESTABLISHED`.
@@ -192,6 +200,7 @@ pub trait DynMachine: Debug {
     fn suggested_command_lines(&self) -> Vec<String>;
     /// Annotates a frame this machine has just transmitted ([`Machine::annotate_sent`]).
     fn annotate_dyn(&self, bytes: &[u8]) -> Annotation;
+    fn diagrams_dyn(&self) -> Vec<StateDiagram>;
     fn clone_box(&self) -> Box<dyn DynMachine>;
 }
 
@@ -237,6 +246,10 @@ where
 
     fn annotate_dyn(&self, bytes: &[u8]) -> Annotation {
         self.annotate_sent(bytes)
+    }
+
+    fn diagrams_dyn(&self) -> Vec<StateDiagram> {
+        self.diagrams()
     }
 
     fn clone_box(&self) -> Box<dyn DynMachine> {

@@ -168,7 +168,12 @@ impl Sim {
 
     /// Adds a node that owns `ip` and runs `machine`.
     pub fn add_node(&mut self, name: &str, ip: IpAddr, machine: Box<dyn DynMachine>) -> NodeId {
-        self.trace.nodes.push(NodeInfo { name: name.to_string(), ip, initial_state: machine.state_name() });
+        self.trace.nodes.push(NodeInfo {
+            name: name.to_string(),
+            ip,
+            initial_state: machine.state_name(),
+            diagrams: machine.diagrams_dyn(),
+        });
         self.nodes.push(SimNode { machine, wake_at: None });
         self.nodes.len() - 1
     }

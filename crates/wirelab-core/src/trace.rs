@@ -2,6 +2,7 @@
 //! thing that writes one; the UI, the exports and the tests only read it.
 
 use crate::annotate::Annotation;
+use crate::diagram::StateDiagram;
 use crate::machine::RfcRef;
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,9 @@ pub struct NodeInfo {
     pub ip: IpAddr,
     /// The machine's state before the first event (`CLOSED`).
     pub initial_state: String,
+    /// The machine's state diagrams, one per layer ([`Machine::diagrams`](crate::Machine::diagrams)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagrams: Vec<StateDiagram>,
 }
 
 /// Bytes that went on the wire, explained.

@@ -35,6 +35,23 @@ pub enum ClientState {
     Closed,
 }
 
+/// The client's side of a persistent HTTP/1.1 connection (RFC 9112 §9.3): the states are
+/// ours, the rules that move between them RFC 9112's.
+pub fn client_diagram() -> wirelab_core::StateDiagram {
+    let mut d = wirelab_core::StateDiagram::new("HTTP/1.1 client", Some(RfcRef::new(9112, "9.3")));
+    let idle = d.state("IDLE", 0, 0);
+    let waiting = d.state("WAITING-RESPONSE", 1, 0);
+    let body = d.state("READING-BODY", 1, 1);
+    let closed = d.state("CLOSED", 0, 1);
+    d.edge(idle, waiting, "snd request");
+    d.edge(waiting, body, "rcv head announcing content (§6.3)");
+    d.edge(body, waiting, "response complete, more requests outstanding");
+    d.edge(waiting, idle, "response complete");
+    d.edge(body, idle, "response complete");
+    d.from_any(closed, "Connection: close, or the transport closed (§9.6)");
+    d
+}
+
 impl fmt::Display for ClientState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -442,6 +459,10 @@ impl Machine for HttpClient {
             ClientCommand::Raw(raw.into_bytes()),
             ClientCommand::Close,
         ]
+    }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![client_diagram()]
     }
 
     fn annotate(bytes: &[u8]) -> Annotation {

@@ -37,6 +37,21 @@ pub enum ServerState {
     Closed,
 }
 
+/// The server's side of a persistent HTTP/1.1 connection (RFC 9112 §9.3).
+pub fn server_diagram() -> wirelab_core::StateDiagram {
+    let mut d = wirelab_core::StateDiagram::new("HTTP/1.1 server", Some(RfcRef::new(9112, "9.3")));
+    let idle = d.state("IDLE", 0, 0);
+    let head = d.state("READING-HEADERS", 1, 0);
+    let body = d.state("READING-BODY", 1, 1);
+    let closed = d.state("CLOSED", 0, 1);
+    d.edge(idle, head, "rcv start of a request (§2.1)");
+    d.edge(head, body, "head announced content (§6.3)");
+    d.edge(head, idle, "snd response; connection persists");
+    d.edge(body, idle, "snd response; connection persists");
+    d.from_any(closed, "Connection: close, an error, or the transport closed (§9.6)");
+    d
+}
+
 impl fmt::Display for ServerState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -722,6 +737,10 @@ impl Machine for HttpServer {
 
     fn suggested_commands(&self) -> Vec<ServerCommand> {
         if self.state == ServerState::Closed { Vec::new() } else { vec![ServerCommand::Close] }
+    }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![server_diagram()]
     }
 
     fn annotate(bytes: &[u8]) -> Annotation {

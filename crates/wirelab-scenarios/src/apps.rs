@@ -155,6 +155,10 @@ where
     fn annotate(bytes: &[u8]) -> Annotation {
         I::annotate(bytes)
     }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        self.inner.diagrams()
+    }
 }
 
 impl<I: StreamApp, S: Script<I>> StreamApp for App<I, S>

@@ -292,15 +292,18 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Serves a file of the embedded app. Paths that name no file get `index.html`, so deep
-/// links into the app work; paths that look like files (have an extension) get 404.
+/// Serves a file of the embedded app. Paths that name no file get their page's
+/// `index.html` (`/live/…`: the live lab's, `live/index.html`; anything else: the
+/// scenarios page's), so deep links into the app work; paths that look like files (have
+/// an extension) get 404.
 async fn static_file(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() { "index.html" } else { path };
+    let page = if path == "live" || path.starts_with("live/") { "live/index.html" } else { "index.html" };
+    let path = if path.is_empty() { page } else { path };
     match Dist::get(path) {
         Some(file) => file_response(path, file),
-        None if !path.rsplit('/').next().unwrap_or("").contains('.') => match Dist::get("index.html") {
-            Some(file) => file_response("index.html", file),
+        None if !path.rsplit('/').next().unwrap_or("").contains('.') => match Dist::get(page) {
+            Some(file) => file_response(page, file),
             None => (StatusCode::NOT_FOUND, "the app is not built into this server\n").into_response(),
         },
         None => (StatusCode::NOT_FOUND, format!("no such file: /{path}\n")).into_response(),
@@ -310,6 +313,6 @@ async fn static_file(uri: Uri) -> Response {
 fn file_response(path: &str, file: rust_embed::EmbeddedFile) -> Response {
     let mime = file.metadata.mimetype().to_string();
     // Trunk names assets by content hash: they never change. index.html must be re-read.
-    let cache = if path == "index.html" { "no-cache" } else { "public, max-age=31536000, immutable" };
+    let cache = if path.ends_with("index.html") { "no-cache" } else { "public, max-age=31536000, immutable" };
     ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, cache.to_string())], file.data).into_response()
 }

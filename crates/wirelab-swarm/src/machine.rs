@@ -21,6 +21,21 @@ pub enum PeerState {
     Left,
 }
 
+/// A swarm peer's life: the states are ours (BitTorrent's BEP 3 names the roles
+/// "downloader" and "seed", not states).
+pub fn diagram() -> wirelab_core::StateDiagram {
+    let mut d = wirelab_core::StateDiagram::new("Peer", None);
+    let idle = d.state("IDLE", 0, 0);
+    let downloading = d.state("DOWNLOADING", 1, 0);
+    let seeding = d.state("SEEDING", 1, 1);
+    let left = d.state("LEFT", 0, 1);
+    d.edge(idle, downloading, "start, pieces missing");
+    d.edge(idle, seeding, "start with the whole file");
+    d.edge(downloading, seeding, "has every piece");
+    d.from_any(left, "leave");
+    d
+}
+
 impl fmt::Display for PeerState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -313,6 +328,10 @@ impl Machine for Peer {
 
     fn poll_output(&mut self, _now: Instant) -> Output<PeerState, Event> {
         self.out.pop_front().unwrap_or(Output::Idle { wake_at: self.outstanding.values().map(|(_, t)| *t).min() })
+    }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![diagram()]
     }
 
     fn annotate(bytes: &[u8]) -> Annotation {

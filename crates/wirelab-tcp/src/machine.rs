@@ -23,6 +23,50 @@ const fn rfc(section: &'static str) -> Option<RfcRef> {
     Some(RfcRef::new(9293, section))
 }
 
+/// RFC 9293 §3.3.2 Figure 5, "TCP Connection State Diagram", laid out as the RFC draws
+/// it, with the transitions this machine makes that the figure leaves to the text: a
+/// FIN that also acknowledges ours (FIN-WAIT-1 straight to TIME-WAIT, §3.10.7.4), a
+/// retransmitted FIN restarting TIME-WAIT (§3.10.7.4), and the ways into CLOSED from
+/// anywhere (a reset, ABORT, or giving up on retransmissions: §3.10.7.4, §3.10.5, §3.8.3).
+pub fn diagram() -> wirelab_core::StateDiagram {
+    let mut d = wirelab_core::StateDiagram::new("TCP connection states", rfc("3.3.2"));
+    let closed = d.state("CLOSED", 1, 0);
+    let listen = d.state("LISTEN", 1, 1);
+    let syn_rcvd = d.state("SYN-RECEIVED", 0, 2);
+    let syn_sent = d.state("SYN-SENT", 2, 2);
+    let estab = d.state("ESTABLISHED", 1, 3);
+    let fin_wait_1 = d.state("FIN-WAIT-1", 0, 4);
+    let close_wait = d.state("CLOSE-WAIT", 2, 4);
+    let fin_wait_2 = d.state("FIN-WAIT-2", 0, 5);
+    let closing = d.state("CLOSING", 1, 5);
+    let last_ack = d.state("LAST-ACK", 2, 5);
+    let time_wait = d.state("TIME-WAIT", 1, 6);
+    let closed_end = d.state("CLOSED", 2, 6);
+    d.edge(closed, listen, "passive OPEN / create TCB");
+    d.edge(closed, syn_sent, "active OPEN / create TCB, snd SYN");
+    d.edge(listen, closed, "CLOSE / delete TCB");
+    d.edge(listen, syn_rcvd, "rcv SYN / snd SYN,ACK");
+    d.edge(syn_sent, syn_rcvd, "rcv SYN / snd SYN,ACK");
+    d.edge(syn_sent, estab, "rcv SYN,ACK / snd ACK");
+    d.edge(syn_sent, closed, "CLOSE or rcv RST / delete TCB");
+    d.edge(syn_rcvd, listen, "rcv RST (after passive OPEN)");
+    d.edge(syn_rcvd, estab, "rcv ACK of SYN");
+    d.edge(syn_rcvd, fin_wait_1, "CLOSE / snd FIN");
+    d.edge(estab, fin_wait_1, "CLOSE / snd FIN");
+    d.edge(estab, close_wait, "rcv FIN / snd ACK");
+    d.edge(fin_wait_1, fin_wait_2, "rcv ACK of FIN");
+    d.edge(fin_wait_1, closing, "rcv FIN / snd ACK");
+    d.edge(fin_wait_1, time_wait, "rcv FIN with ACK of FIN / snd ACK");
+    d.edge(fin_wait_2, time_wait, "rcv FIN / snd ACK");
+    d.edge(close_wait, last_ack, "CLOSE / snd FIN");
+    d.edge(closing, time_wait, "rcv ACK of FIN");
+    d.edge(last_ack, closed_end, "rcv ACK of FIN / delete TCB");
+    d.edge(time_wait, time_wait, "rcv FIN again / snd ACK, restart 2 MSL");
+    d.edge(time_wait, closed_end, "timeout = 2 MSL / delete TCB");
+    d.from_any(closed_end, "rcv RST, ABORT, or too many retransmissions / delete TCB");
+    d
+}
+
 /// The connection states of RFC 9293 §3.3.2, printed as the RFC spells them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TcpState {
@@ -1338,6 +1382,10 @@ impl Machine for Tcp {
         self.out.pop_front().unwrap_or(Output::Idle {
             wake_at: [self.retransmit_at, self.time_wait_until, self.persist_at].into_iter().flatten().min(),
         })
+    }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![diagram()]
     }
 
     fn suggested_commands(&self) -> Vec<Command> {

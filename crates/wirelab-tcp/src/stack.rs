@@ -655,6 +655,13 @@ where
 
     /// A segment this node sent: its payload cut along the application's writes, so a
     /// message split across segments is named in each ("continued in the next segment").
+    /// The application's diagrams above TCP's, in the order the state prints its layers.
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        let mut v = self.app.diagrams();
+        v.extend(self.tcp.diagrams());
+        v
+    }
+
     fn annotate_sent(&self, bytes: &[u8]) -> Annotation {
         let Ok(seg) = Segment::parse(bytes) else { return wire::annotate(bytes) };
         if seg.payload.is_empty() {

@@ -223,6 +223,13 @@ impl Machine for Udp {
             .unwrap_or_default()
     }
 
+    /// RFC 768 has no states: one box, no edges.
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        let mut d = wirelab_core::StateDiagram::new("UDP socket", Some(RfcRef::new(768, "1")));
+        d.state("OPEN", 0, 0);
+        vec![d]
+    }
+
     fn annotate(bytes: &[u8]) -> Annotation {
         wire::annotate(bytes)
     }

@@ -46,6 +46,22 @@ pub enum WsState {
     Closed,
 }
 
+/// The connection states of RFC 6455 (§4.1 CONNECTING and OPEN, §7.1.3 CLOSING, §7.1.4
+/// CLOSED), with the transitions between them.
+pub fn diagram() -> wirelab_core::StateDiagram {
+    let mut d = wirelab_core::StateDiagram::new("WebSocket connection states", rfc("4.1"));
+    let connecting = d.state("CONNECTING", 0, 0);
+    let open = d.state("OPEN", 1, 0);
+    let closing = d.state("CLOSING", 1, 1);
+    let closed = d.state("CLOSED", 0, 1);
+    d.edge(connecting, open, "rcv 101 / snd 101 (§4.1, §4.2.2)");
+    d.edge(connecting, closed, "handshake failed (§4.1)");
+    d.edge(open, closing, "snd Close (§7.1.2)");
+    d.edge(open, closed, "rcv Close / snd Close, or failed (§7.1.4, §7.1.7)");
+    d.edge(closing, closed, "rcv Close, or timeout (§7.1.4, §7.1.1)");
+    d
+}
+
 impl fmt::Display for WsState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -993,6 +1009,10 @@ impl Machine for WebSocket {
             ],
             _ => Vec::new(),
         }
+    }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![diagram()]
     }
 
     fn annotate(bytes: &[u8]) -> Annotation {

@@ -6,8 +6,6 @@ use crate::components::export_bar::ExportBar;
 use crate::components::faults::{Faults, drop_tools};
 use crate::components::inspector::Inspector;
 use crate::components::ladder::Ladder;
-use crate::components::live_echo::LiveEcho;
-use crate::components::live_http::LiveHttp;
 use crate::components::narration::Narration;
 use crate::components::results::Results;
 use crate::components::share_bar::ShareBar;
@@ -59,11 +57,7 @@ pub fn app() -> Html {
     };
     html! {
         <>
-            <header class="topbar">
-                <h1 class="logo">{ "wirelab" }</h1>
-                <p class="tagline">{ "Step through real protocols, byte by byte." }</p>
-                <crate::components::theme::ThemeToggle />
-            </header>
+            <TopBar live=false />
             <div class="layout">
                 <nav class="catalogue" aria-label="Scenarios">
                     <h2>{ "Scenarios" }</h2>
@@ -73,7 +67,7 @@ pub fn app() -> Html {
                             <ul>
                             { for CATALOGUE.iter().filter(|s| s.topic == topic).map(|s| {
                                 let on_choose = on_choose.clone();
-                                let active = route.info.id == s.id;
+                                let active = !route.landing && route.info.id == s.id;
                                 html! {
                                     <li>
                                         <button class={classes!("scenario-link", active.then_some("active"))}
@@ -90,12 +84,95 @@ pub fn app() -> Html {
                     }) }
                 </nav>
                 <main>
-                    <ScenarioView {key} route={(*route).clone()} />
-                    <LiveEcho />
-                    <LiveHttp />
+                    if route.landing {
+                        <Landing on_choose={on_choose.clone()} />
+                    } else {
+                        <ScenarioView {key} route={(*route).clone()} />
+                    }
                 </main>
             </div>
         </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct TopBarProps {
+    /// On the live lab page (else on the scenarios page).
+    pub live: bool,
+}
+
+/// The bar on top of both pages: the name, the two pages, the theme.
+#[component(TopBar)]
+pub fn top_bar(props: &TopBarProps) -> Html {
+    let current = |here: bool| here.then_some("page");
+    html! {
+        <header class="topbar">
+            <h1 class="logo"><a href="/" data-testid="home">{ "wirelab" }</a></h1>
+            <p class="tagline">{ "Step through real protocols, byte by byte." }</p>
+            <nav class="pages" aria-label="Pages">
+                <a href="/" aria-current={current(!props.live)}>{ "Scenarios" }</a>
+                <a href="/live/" data-testid="live-link" aria-current={current(props.live)}>{ "Live lab" }</a>
+            </nav>
+            <crate::components::theme::ThemeToggle />
+        </header>
+    }
+}
+
+/// What the seed's topics hold that has no stepped scenario yet, said plainly.
+fn coming(topic: wirelab_scenarios::Topic) -> Option<&'static str> {
+    use wirelab_scenarios::Topic::*;
+    match topic {
+        FileTransfer => {
+            Some("FTP (active and passive) and SSH/SFTP are next. The bridge already carries FTP's second connection.")
+        }
+        Email => Some(
+            "SMTP, POP3 and IMAP run as real servers today (ports in the README); stepped mail scenarios are next.",
+        ),
+        RealTime => {
+            Some("WebRTC data channels between two browsers are next. Signalling rooms already run on the server.")
+        }
+        _ => None,
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LandingProps {
+    pub on_choose: Callback<&'static ScenarioInfo>,
+}
+
+/// `/`: every scenario, by the seed's topics, with what each shows.
+#[component(Landing)]
+pub fn landing(props: &LandingProps) -> Html {
+    use wirelab_scenarios::Topic::*;
+    html! {
+        <section class="landing" data-testid="landing" aria-labelledby="landing-title">
+            <h2 id="landing-title">{ "Protocols, one step at a time" }</h2>
+            <p class="summary">{ "Every scenario runs the real protocol machines in your browser: step forward and back, \
+                see each frame's bytes with their fields named, read why each step happened with its RFC section, \
+                and break the network on purpose. The live lab talks to the real server." }</p>
+            <div class="topics">
+            { for [Models, WebSocket, Transport, FileTransfer, Email, RealTime].into_iter().map(|topic| html! {
+                <section class="topic" data-testid="topic">
+                    <h3>{ topic.to_string() }</h3>
+                    <ul>
+                    { for CATALOGUE.iter().filter(|s| s.topic == topic).map(|s| {
+                        let on_choose = props.on_choose.clone();
+                        html! {
+                            <li>
+                                <a href={format!("/s/{}", s.id)} data-testid={format!("landing-{}", s.id)}
+                                    onclick={Callback::from(move |e: MouseEvent| { e.prevent_default(); on_choose.emit(s) })}>
+                                    { s.title }
+                                </a>
+                                <p>{ s.summary }</p>
+                            </li>
+                        }
+                    }) }
+                    </ul>
+                    if let Some(next) = coming(topic) { <p class="coming">{ next }</p> }
+                </section>
+            }) }
+            </div>
+        </section>
     }
 }
 
@@ -185,6 +262,7 @@ pub fn scenario_view(props: &ScenarioProps) -> Html {
                 <Inspector trace={model.trace.clone()} frame={inspected}
                     tools={(!route.embed).then(|| drop_tools(&model.params, &model.trace, inspected, &rerun))} />
             </div>
+            <crate::components::state_diagram::StateDiagrams trace={model.trace.clone()} event={current} />
             <crate::components::plots::Plots trace={model.trace.clone()} event={current} />
             if info.topic == wirelab_scenarios::Topic::Models { <crate::components::plots::ModelsPlot /> }
             <Results scenario={info.id} trace={model.trace.clone()} />
