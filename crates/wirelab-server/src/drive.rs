@@ -71,11 +71,22 @@ impl Default for DriveLimits {
 }
 
 /// Serves one connection until the protocol closes it, the peer goes, it idles out or
-/// `stop` fires.
+/// `stop` fires; gives the connection back (a client reads its outcome from it).
 pub async fn drive<C: Connection>(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     mut conn: C,
+    limits: DriveLimits,
+    stop: watch::Receiver<bool>,
+) -> C {
+    run(stream, peer, &mut conn, limits, stop).await;
+    conn
+}
+
+async fn run<C: Connection>(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    conn: &mut C,
     limits: DriveLimits,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -149,7 +160,7 @@ pub async fn drive<C: Connection>(
                     peer_done = true;
                     if conn.on_eof(now()) == Step::Close {
                         // Write what the machine still has to say, then close.
-                        flush(&mut conn, &mut stream, now()).await;
+                        flush(conn, &mut stream, now()).await;
                         break 'conn;
                     }
                 }
@@ -174,7 +185,7 @@ pub async fn drive<C: Connection>(
             _ = &mut stopped, if !stopping => {
                 stopping = true;
                 if conn.on_stop(now()) == Step::Close {
-                    flush(&mut conn, &mut stream, now()).await;
+                    flush(conn, &mut stream, now()).await;
                     break 'conn;
                 }
             }

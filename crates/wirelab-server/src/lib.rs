@@ -12,6 +12,7 @@ pub mod imapd;
 pub mod mailstore;
 pub mod origin;
 pub mod pop3d;
+pub mod relay;
 pub mod signal;
 pub mod smtpd;
 pub mod wstap;
@@ -126,6 +127,18 @@ pub struct Mail {
     pub pop3: Option<TcpListener>,
     /// The IMAP server, for every account.
     pub imap: Option<TcpListener>,
+    /// Where the relay hands each domain's mail, where it differs from that domain's
+    /// listener above (tests, and `--relay-route`).
+    pub routes: BTreeMap<String, SocketAddr>,
+    pub relay: relay::RelayConfig,
+}
+
+impl Mail {
+    /// The SMTP servers of `smtp` sharing `store`, with default settings and no POP3 or
+    /// IMAP server.
+    pub fn new(store: smtpd::SharedStore, smtp: Vec<(String, TcpListener)>) -> Self {
+        Mail { store, smtp, pop3: None, imap: None, routes: BTreeMap::new(), relay: relay::RelayConfig::default() }
+    }
 }
 
 /// What a deployment may change beyond its addresses.
@@ -167,13 +180,20 @@ pub async fn serve_with(
     let life = Lifecycle { stop: stop.clone(), alive: alive.clone() };
     let mut services = config.extra_services;
     if let Some(mail) = config.mail {
+        let domains: Vec<String> = mail.smtp.iter().map(|(d, _)| d.to_ascii_lowercase()).collect();
+        let relay = relay::RelayHandle::new(domains);
+        let mut routes = BTreeMap::new();
         for (domain, listener) in mail.smtp {
             let addr = listener.local_addr()?;
             tracing::info!(%addr, domain, "SMTP server");
+            routes.insert(domain.to_ascii_lowercase(), addr);
             let name = format!("smtp-{}", domain.split('.').next().unwrap_or(&domain));
             services.insert(name, bridge::Service::stream(addr));
-            tokio::spawn(smtpd::serve(listener, domain, mail.store.clone(), stop.clone(), alive.clone()));
+            let serve = smtpd::serve(listener, domain, mail.store.clone(), relay.clone(), stop.clone(), alive.clone());
+            tokio::spawn(serve);
         }
+        routes.extend(mail.routes.into_iter().map(|(d, a)| (d.to_ascii_lowercase(), a)));
+        tokio::spawn(relay::run(mail.store.clone(), routes, mail.relay, relay, stop.clone()));
         if let Some(listener) = mail.pop3 {
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "POP3 server");

@@ -90,7 +90,42 @@ CREATE TABLE IF NOT EXISTS message (
     data BLOB NOT NULL,
     UNIQUE (mailbox, uid)
 );
+CREATE TABLE IF NOT EXISTS outbound (
+    id INTEGER PRIMARY KEY,
+    hop_from TEXT NOT NULL,
+    reverse_path TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    data BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    created INTEGER NOT NULL
+);
 ";
+
+/// A message waiting in the outbound queue for the next hop (RFC 5321 §3.6, §4.5.4.1):
+/// one row per recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outbound {
+    /// The domain whose server relays it: the name it gives in EHLO.
+    pub hop_from: String,
+    /// The reverse-path, `a@b.test`, or empty for the null reverse-path `<>` (bounces,
+    /// RFC 5321 §4.5.5).
+    pub reverse_path: String,
+    /// The forward-path, `bob@south.test`.
+    pub recipient: String,
+    /// The content, with this server's `Received:` first.
+    pub data: Vec<u8>,
+}
+
+/// A queued message as the relay reads it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Queued {
+    pub id: i64,
+    pub message: Outbound,
+    /// Attempts made so far (each ended with a temporary failure).
+    pub attempts: u32,
+    pub last_error: String,
+}
 
 fn now_secs() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
@@ -101,6 +136,28 @@ fn hash(salt: &[u8], password: &str) -> Vec<u8> {
     h.update(salt);
     h.update(password.as_bytes());
     h.finalize().to_vec()
+}
+
+/// A new message in `account`'s INBOX, inside a transaction; its UID.
+fn insert_message(tx: &rusqlite::Transaction<'_>, account: AccountId, data: &[u8]) -> Result<u32> {
+    let (mailbox, uid): (i64, u32) =
+        tx.query_row("SELECT id, uidnext FROM mailbox WHERE account = ?1 AND name = 'INBOX'", [account], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    tx.execute(
+        "INSERT INTO message (mailbox, uid, internal_date, data) VALUES (?1, ?2, ?3, ?4)",
+        params![mailbox, uid, now_secs(), data],
+    )?;
+    tx.execute("UPDATE mailbox SET uidnext = ?1 WHERE id = ?2", params![uid + 1, mailbox])?;
+    Ok(uid)
+}
+
+fn insert_outbound(tx: &rusqlite::Transaction<'_>, o: &Outbound) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO outbound (hop_from, reverse_path, recipient, data, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![o.hop_from, o.reverse_path, o.recipient, o.data, now_secs()],
+    )?;
+    Ok(tx.last_insert_rowid())
 }
 
 /// The store. One connection; callers serialise access (the server holds it in a mutex
@@ -195,17 +252,81 @@ impl MailStore {
     pub fn deliver(&mut self, address: &str, data: &[u8]) -> Result<Option<u32>> {
         let Some(account) = self.account(address)? else { return Ok(None) };
         let tx = self.db.transaction()?;
-        let (mailbox, uid): (i64, u32) =
-            tx.query_row("SELECT id, uidnext FROM mailbox WHERE account = ?1 AND name = 'INBOX'", [account], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        tx.execute(
-            "INSERT INTO message (mailbox, uid, internal_date, data) VALUES (?1, ?2, ?3, ?4)",
-            params![mailbox, uid, now_secs(), data],
-        )?;
-        tx.execute("UPDATE mailbox SET uidnext = ?1 WHERE id = ?2", params![uid + 1, mailbox])?;
+        let uid = insert_message(&tx, account, data)?;
         tx.commit()?;
         Ok(Some(uid))
+    }
+
+    /// One SMTP transaction's outcome, all or nothing, in one SQLite transaction: a copy
+    /// in each local recipient's INBOX and a row in the outbound queue for each recipient
+    /// to relay. Only after this returns may the server say 250 (RFC 5321 §6.1). The
+    /// INBOX UIDs, in the order of `local`; an unknown local address is `NotFound` and
+    /// nothing is kept.
+    pub fn accept(&mut self, local: &[String], data: &[u8], outbound: &[Outbound]) -> Result<Vec<u32>> {
+        let mut accounts = Vec::new();
+        for a in local {
+            accounts.push(self.account(a)?.ok_or_else(|| StoreError::NotFound(format!("account {a}")))?);
+        }
+        let tx = self.db.transaction()?;
+        let mut uids = Vec::new();
+        for account in accounts {
+            uids.push(insert_message(&tx, account, data)?);
+        }
+        for o in outbound {
+            insert_outbound(&tx, o)?;
+        }
+        tx.commit()?;
+        Ok(uids)
+    }
+
+    /// Puts one message in the outbound queue (a bounce, RFC 5321 §4.5.5).
+    pub fn enqueue(&mut self, o: &Outbound) -> Result<i64> {
+        let tx = self.db.transaction()?;
+        let id = insert_outbound(&tx, o)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The outbound queue, oldest first, at most `limit` rows.
+    pub fn queued(&self, limit: usize) -> Result<Vec<Queued>> {
+        let mut stmt = self.db.prepare(
+            "SELECT id, hop_from, reverse_path, recipient, data, attempts, last_error FROM outbound ORDER BY id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(Queued {
+                id: r.get(0)?,
+                message: Outbound {
+                    hop_from: r.get(1)?,
+                    reverse_path: r.get(2)?,
+                    recipient: r.get(3)?,
+                    data: r.get(4)?,
+                },
+                attempts: r.get(5)?,
+                last_error: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    /// Records a temporary failure: one more attempt, and why.
+    pub fn defer(&mut self, id: i64, error: &str) -> Result<()> {
+        self.db.execute(
+            "UPDATE outbound SET attempts = attempts + 1, last_error = ?1 WHERE id = ?2",
+            params![error, id],
+        )?;
+        Ok(())
+    }
+
+    /// Takes a message off the queue: delivered, or given up on with `bounce` queued in
+    /// its place, in the same transaction (so a crash loses neither).
+    pub fn dequeue(&mut self, id: i64, bounce: Option<&Outbound>) -> Result<()> {
+        let tx = self.db.transaction()?;
+        tx.execute("DELETE FROM outbound WHERE id = ?1", [id])?;
+        if let Some(b) = bounce {
+            insert_outbound(&tx, b)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// The mailbox's UIDs, sizes and flags, in UID order.
@@ -295,6 +416,33 @@ mod tests {
         assert_eq!((snap.uidnext, snap.messages.iter().map(|m| m.uid).collect::<Vec<_>>()), (3, vec![2]));
         assert_eq!(s.message(alice, "INBOX", 2)?.as_deref(), Some(&b"Subject: two\r\n\r\nho\r\n"[..]));
         assert_eq!(s.message(alice, "INBOX", 1)?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn accept_is_all_or_nothing_and_the_queue_keeps_its_rows() -> Result<()> {
+        let mut s = MailStore::in_memory()?;
+        let alice = s.create_account("alice@north.test", "wirelab")?;
+        let out = Outbound {
+            hop_from: "north.test".into(),
+            reverse_path: "alice@north.test".into(),
+            recipient: "bob@south.test".into(),
+            data: b"Subject: x\r\n\r\n".to_vec(),
+        };
+        // An unknown local recipient: nothing delivered, nothing queued.
+        let both = ["alice@north.test".to_string(), "nobody@north.test".to_string()];
+        assert!(matches!(s.accept(&both, b"x", std::slice::from_ref(&out)), Err(StoreError::NotFound(_))));
+        assert!(s.snapshot(alice, "INBOX")?.messages.is_empty());
+        assert!(s.queued(10)?.is_empty());
+        assert_eq!(s.accept(&both[..1], b"x", std::slice::from_ref(&out))?, [1]);
+        let q = s.queued(10)?;
+        assert_eq!((q.len(), &q[0].message, q[0].attempts), (1, &out, 0));
+        s.defer(q[0].id, "421 busy")?;
+        assert_eq!((s.queued(10)?[0].attempts, s.queued(10)?[0].last_error.as_str()), (1, "421 busy"));
+        let bounce = Outbound { reverse_path: String::new(), recipient: "alice@north.test".into(), ..out.clone() };
+        s.dequeue(q[0].id, Some(&bounce))?;
+        let q = s.queued(10)?;
+        assert_eq!((q.len(), &q[0].message), (1, &bounce));
         Ok(())
     }
 

@@ -72,6 +72,20 @@ struct ServeArgs {
     /// Keep mail in memory only: everything is gone when the server stops.
     #[arg(long, env = "WIRELAB_IN_MEMORY")]
     in_memory: bool,
+    /// Where the relay hands a domain's mail, `south.test=127.0.0.1:2600`, instead of that
+    /// domain's own SMTP listener; repeat, or comma-separate in the variable.
+    #[arg(long = "relay-route", env = "WIRELAB_RELAY_ROUTES", value_delimiter = ',', value_parser = parse_route)]
+    relay_routes: Vec<(String, SocketAddr)>,
+    /// The relay's first wait after a temporary failure, in milliseconds; it doubles
+    /// after each further one (up to 30 minutes; given up after 10 attempts).
+    #[arg(long, env = "WIRELAB_RELAY_RETRY_MS", default_value_t = 30_000)]
+    relay_retry_ms: u64,
+}
+
+fn parse_route(s: &str) -> Result<(String, SocketAddr), String> {
+    let (domain, addr) = s.split_once('=').ok_or_else(|| format!("{s}: expected DOMAIN=HOST:PORT"))?;
+    let addr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
+    Ok((domain.trim().to_ascii_lowercase(), addr))
 }
 
 /// The demo accounts every store starts with (README: "Mail").
@@ -215,12 +229,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         println!("wirelab http server on http://{}", http.local_addr()?);
         // The xtask and the e2e test read this line to learn the port: print it last.
         println!("wirelab listening on http://{}", app.local_addr()?);
-        let mail = wirelab_server::Mail {
-            store: std::sync::Arc::new(std::sync::Mutex::new(store)),
-            smtp: vec![("north.test".to_string(), north), ("south.test".to_string(), south)],
-            pop3: Some(pop3),
-            imap: Some(imap),
-        };
+        let mut mail = wirelab_server::Mail::new(
+            std::sync::Arc::new(std::sync::Mutex::new(store)),
+            vec![("north.test".to_string(), north), ("south.test".to_string(), south)],
+        );
+        mail.pop3 = Some(pop3);
+        mail.imap = Some(imap);
+        mail.routes = args.relay_routes.iter().cloned().collect();
+        mail.relay.retry_base = std::time::Duration::from_millis(args.relay_retry_ms);
         let listeners = wirelab_server::Listeners { app, http: Some(http) };
         let config = wirelab_server::ServeConfig {
             origins: wirelab_server::origin::Origins::new(args.allow_origins),

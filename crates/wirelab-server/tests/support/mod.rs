@@ -1,0 +1,115 @@
+//! What the mail tests share: the mail servers started in-process on free loopback ports
+//! (north.test and south.test SMTP, POP3, IMAP) over one in-memory store with the demo
+//! accounts, and running a client program to completion.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use wirelab_server::mailstore::MailStore;
+use wirelab_server::{Listeners, Mail, ServeConfig};
+
+pub struct Running {
+    pub app: SocketAddr,
+    pub north: SocketAddr,
+    pub south: SocketAddr,
+    pub pop3: SocketAddr,
+    pub imap: SocketAddr,
+    pub store: Arc<Mutex<MailStore>>,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn bind() -> tokio::net::TcpListener {
+    wirelab_server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind")
+}
+
+fn addr(l: &tokio::net::TcpListener) -> SocketAddr {
+    l.local_addr().expect("addr")
+}
+
+/// The servers with default settings.
+pub async fn start() -> Running {
+    start_with(|_| {}).await
+}
+
+/// The servers, after `adjust` has changed their configuration.
+pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> Running {
+    let (app, north, south, pop3, imap) = (bind().await, bind().await, bind().await, bind().await, bind().await);
+    let (app_addr, north_addr, south_addr, pop3_addr, imap_addr) =
+        (addr(&app), addr(&north), addr(&south), addr(&pop3), addr(&imap));
+    let mut store = MailStore::in_memory().expect("store");
+    store.create_account("alice@north.test", "wirelab").expect("alice");
+    store.create_account("bob@south.test", "wirelab").expect("bob");
+    let store = Arc::new(Mutex::new(store));
+    let mut mail = Mail::new(store.clone(), vec![("north.test".into(), north), ("south.test".into(), south)]);
+    mail.pop3 = Some(pop3);
+    mail.imap = Some(imap);
+    let mut config = ServeConfig { mail: Some(mail), ..Default::default() };
+    adjust(&mut config);
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(wirelab_server::serve_with(Listeners { app, http: None }, config, async {
+        let _ = rx.await;
+    }));
+    Running {
+        app: app_addr,
+        north: north_addr,
+        south: south_addr,
+        pop3: pop3_addr,
+        imap: imap_addr,
+        store,
+        stop: tx,
+        task,
+    }
+}
+
+impl Running {
+    /// The messages in `address`'s INBOX, oldest first.
+    pub fn inbox(&self, address: &str) -> Vec<Vec<u8>> {
+        let store = self.store.lock().expect("store");
+        let id = store.account(address).expect("query").expect("account");
+        let snap = store.snapshot(id, "INBOX").expect("snapshot");
+        snap.messages.iter().map(|m| store.message(id, "INBOX", m.uid).expect("query").expect("message")).collect()
+    }
+
+    /// Waits (at most 20 s) until `address`'s INBOX holds `n` messages, and returns them.
+    pub async fn wait_for_inbox(&self, address: &str, n: usize) -> Vec<Vec<u8>> {
+        for _ in 0..200 {
+            let inbox = self.inbox(address);
+            if inbox.len() >= n {
+                return inbox;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{address} did not get {n} messages within 20 s: {} there", self.inbox(address).len());
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let done = tokio::time::timeout(Duration::from_secs(15), self.task).await;
+        assert!(matches!(done, Ok(Ok(Ok(())))), "server stops cleanly: {done:?}");
+    }
+}
+
+/// Runs a program to its end: (success, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (cargo xtask test installs it)"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs a Python script (with a 60 s limit) on a blocking thread; its stdout.
+pub async fn python(script: String) -> String {
+    let (ok, out, err) =
+        tokio::task::spawn_blocking(move || run(Command::new("timeout").args(["60", "python3", "-c", &script])))
+            .await
+            .expect("python ran");
+    assert!(ok, "python failed:\n{out}\n{err}");
+    out
+}
