@@ -5,10 +5,12 @@
 //!
 //! The teaching HTTP server and the `/ws` echo use it; SMTP, POP3, IMAP and FTP will too.
 
+use std::collections::HashMap;
 use std::future::poll_fn;
 use std::mem::MaybeUninit;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
@@ -191,17 +193,7 @@ async fn run<C: Connection>(
             }
         }
     }
-    // Lingering close: our side first, then discard what still comes, briefly.
-    let _ = stream.shutdown().await;
-    let mut discard = vec![0u8; 4096];
-    let _ = tokio::time::timeout(limits.linger, async {
-        while let Ok(n) = stream.read(&mut discard).await {
-            if n == 0 {
-                break;
-            }
-        }
-    })
-    .await;
+    linger_close(&mut stream, limits.linger).await;
 }
 
 /// What a read gave.
@@ -230,12 +222,76 @@ async fn flush<C: Connection>(conn: &mut C, stream: &mut TcpStream, now: Instant
     }
 }
 
+/// What an accept loop allows.
+#[derive(Clone, Debug, Default)]
+pub struct AcceptLimits {
+    pub drive: DriveLimits,
+    /// The most connections open at once from one client address; `None`: no limit.
+    pub per_ip: Option<usize>,
+    /// What a client over `per_ip` is told before its connection is closed: the
+    /// protocol's own refusal (SMTP's 421, POP3's -ERR, IMAP's `* BYE`).
+    pub refusal: Vec<u8>,
+}
+
+/// Open connections per client address; a [`Slot`] holds one until dropped.
+#[derive(Clone, Debug, Default)]
+struct PerIp(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+struct Slot(PerIp, IpAddr);
+
+impl PerIp {
+    fn take(&self, ip: IpAddr, max: usize) -> Option<Slot> {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot(self.clone(), ip))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.0.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// Says `refusal` and closes, lingering as a normal close does.
+async fn refuse(mut stream: TcpStream, refusal: &[u8], linger: Duration) {
+    let _ = stream.write_all(refusal).await;
+    linger_close(&mut stream, linger).await;
+}
+
+/// Lingering close: our side first, then discard what still comes, briefly.
+async fn linger_close(stream: &mut TcpStream, linger: Duration) {
+    let _ = stream.shutdown().await;
+    let mut discard = vec![0u8; 4096];
+    let _ = tokio::time::timeout(linger, async {
+        while let Ok(n) = stream.read(&mut discard).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// Accepts on `listener` until `stop` fires, running each connection `make(local, peer)`
 /// builds in a task of its own until it closes; `alive` is held while any runs, so
-/// shutdown can wait for them. The HTTP, SMTP, POP3 and IMAP servers all serve this way.
+/// shutdown can wait for them. A client with `limits.per_ip` connections open gets
+/// `limits.refusal` and is closed, and everyone else is served on. The HTTP, SMTP, POP3
+/// and IMAP servers all serve this way.
 pub async fn accept_loop<C, F>(
     name: &'static str,
     listener: tokio::net::TcpListener,
+    limits: AcceptLimits,
     stop: watch::Receiver<bool>,
     alive: tokio::sync::mpsc::Sender<()>,
     make: F,
@@ -253,15 +309,33 @@ pub async fn accept_loop<C, F>(
         }
     };
     let mut stop_accept = stop.clone();
+    let open = PerIp::default();
+    let refusal: Arc<[u8]> = limits.refusal.into();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let alive = alive.clone();
+                    let slot = match limits.per_ip {
+                        Some(max) => match open.take(peer.ip(), max) {
+                            Some(slot) => Some(slot),
+                            None => {
+                                tracing::info!(%peer, "{name}: too many connections from this address");
+                                let (refusal, linger) = (refusal.clone(), limits.drive.linger);
+                                tokio::spawn(async move {
+                                    refuse(stream, &refusal, linger).await;
+                                    drop(alive);
+                                });
+                                continue;
+                            }
+                        },
+                        None => None,
+                    };
                     let conn = make(local, peer);
-                    let (stop, alive) = (stop.clone(), alive.clone());
+                    let (stop, drive_limits) = (stop.clone(), limits.drive);
                     tokio::spawn(async move {
-                        drive(stream, peer, conn, DriveLimits::default(), stop).await;
-                        drop(alive);
+                        drive(stream, peer, conn, drive_limits, stop).await;
+                        drop((slot, alive));
                     });
                 }
                 Err(e) => {

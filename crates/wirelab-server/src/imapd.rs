@@ -11,8 +11,8 @@
 use crate::drive::{Connection, Step, accept_loop};
 use crate::mailstore::{AccountId, MailStore};
 use crate::smtpd::SharedStore;
+use crate::{Lifecycle, MailShared};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
 use wirelab_core::{Input, Instant, Machine, StreamApp};
 use wirelab_imap::server::{ImapServer, MessageMeta, ServerCommand, ServerConfig, ServerEvent, Snapshot};
 use wirelab_imap::{Flag, Flags, StoreOp};
@@ -145,11 +145,17 @@ impl Connection for Imap {
     }
 }
 
-/// Accepts until `stop` fires; each connection runs until it closes.
-pub async fn serve(listener: TcpListener, store: SharedStore, stop: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
-    accept_loop("imap", listener, stop, alive, move |local, peer| {
+/// Accepts until the server stops; each connection runs until it closes.
+pub async fn serve(listener: TcpListener, shared: MailShared, life: Lifecycle) {
+    let MailShared { store, limits } = shared;
+    // RFC 9051 §7.1.5: BYE may be the greeting: "the server is not willing to accept a
+    // connection from this client".
+    let accept = limits.accept(limits.imap_idle, "* BYE Too many connections from your address\r\n");
+    accept_loop("imap", listener, accept, life.stop, life.alive, move |local, peer| {
         let mut config = ServerConfig::new(local);
         config.peer = Some(peer);
+        config.autologout = Some(limits.imap_idle);
+        config.limits.max_line = limits.imap_max_line;
         Imap { machine: ImapServer::new(config), store: store.clone(), account: None }
     })
     .await;

@@ -131,13 +131,78 @@ pub struct Mail {
     /// listener above (tests, and `--relay-route`).
     pub routes: BTreeMap<String, SocketAddr>,
     pub relay: relay::RelayConfig,
+    pub limits: MailLimits,
+}
+
+/// What every mail server shares.
+#[derive(Clone, Debug)]
+pub struct MailShared {
+    pub store: smtpd::SharedStore,
+    pub limits: MailLimits,
+}
+
+/// What the mail servers allow; each refusal is the protocol's own reply, and everyone
+/// else is served on.
+#[derive(Clone, Debug)]
+pub struct MailLimits {
+    /// The largest message, announced as `SIZE n` in EHLO (RFC 1870); more is 552.
+    pub smtp_max_message_size: u64,
+    /// Recipients per message; the next RCPT gets 452 (RFC 5321 §4.5.3.1.10: at least
+    /// 100 must be accepted).
+    pub smtp_max_recipients: usize,
+    /// Connections open at once from one client address, per server; the next is told
+    /// `421` (SMTP), `-ERR` (POP3) or `* BYE` (IMAP) and closed.
+    pub connections_per_ip: usize,
+    /// SMTP: 421 after this long without a command (RFC 5321 §4.5.3.2.7: at least 5 min).
+    pub smtp_idle: Duration,
+    /// POP3: the autologout timer (RFC 1939 §3: at least 10 min).
+    pub pop3_idle: Duration,
+    /// IMAP: the autologout timer, `* BYE` (RFC 9051 §5.4: at least 30 min).
+    pub imap_idle: Duration,
+    /// IMAP: the longest command line (literals aside), else BAD.
+    pub imap_max_line: usize,
+}
+
+impl Default for MailLimits {
+    fn default() -> Self {
+        MailLimits {
+            smtp_max_message_size: 10 * 1024 * 1024,
+            smtp_max_recipients: 100,
+            connections_per_ip: 20,
+            smtp_idle: Duration::from_secs(5 * 60),
+            pop3_idle: Duration::from_secs(10 * 60),
+            imap_idle: Duration::from_secs(30 * 60),
+            imap_max_line: 8192,
+        }
+    }
+}
+
+impl MailLimits {
+    /// The accept loop's limits for a protocol whose own timer is `idle` and whose
+    /// refusal is `refusal`. The socket's own idle limit is a minute longer, so the
+    /// protocol's timer speaks first.
+    pub fn accept(&self, idle: Duration, refusal: &str) -> drive::AcceptLimits {
+        drive::AcceptLimits {
+            drive: drive::DriveLimits { idle: idle + Duration::from_secs(60), ..Default::default() },
+            per_ip: Some(self.connections_per_ip),
+            refusal: refusal.as_bytes().to_vec(),
+        }
+    }
 }
 
 impl Mail {
     /// The SMTP servers of `smtp` sharing `store`, with default settings and no POP3 or
     /// IMAP server.
     pub fn new(store: smtpd::SharedStore, smtp: Vec<(String, TcpListener)>) -> Self {
-        Mail { store, smtp, pop3: None, imap: None, routes: BTreeMap::new(), relay: relay::RelayConfig::default() }
+        Mail {
+            store,
+            smtp,
+            pop3: None,
+            imap: None,
+            routes: BTreeMap::new(),
+            relay: relay::RelayConfig::default(),
+            limits: MailLimits::default(),
+        }
     }
 }
 
@@ -182,6 +247,7 @@ pub async fn serve_with(
     if let Some(mail) = config.mail {
         let domains: Vec<String> = mail.smtp.iter().map(|(d, _)| d.to_ascii_lowercase()).collect();
         let relay = relay::RelayHandle::new(domains);
+        let shared = MailShared { store: mail.store.clone(), limits: mail.limits.clone() };
         let mut routes = BTreeMap::new();
         for (domain, listener) in mail.smtp {
             let addr = listener.local_addr()?;
@@ -189,8 +255,7 @@ pub async fn serve_with(
             routes.insert(domain.to_ascii_lowercase(), addr);
             let name = format!("smtp-{}", domain.split('.').next().unwrap_or(&domain));
             services.insert(name, bridge::Service::stream(addr));
-            let serve = smtpd::serve(listener, domain, mail.store.clone(), relay.clone(), stop.clone(), alive.clone());
-            tokio::spawn(serve);
+            tokio::spawn(smtpd::serve(listener, domain, shared.clone(), relay.clone(), life.clone()));
         }
         routes.extend(mail.routes.into_iter().map(|(d, a)| (d.to_ascii_lowercase(), a)));
         tokio::spawn(relay::run(mail.store.clone(), routes, mail.relay, relay, stop.clone()));
@@ -198,13 +263,13 @@ pub async fn serve_with(
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "POP3 server");
             services.insert("pop3".to_string(), bridge::Service::stream(addr));
-            tokio::spawn(pop3d::serve(listener, mail.store.clone(), stop.clone(), alive.clone()));
+            tokio::spawn(pop3d::serve(listener, shared.clone(), life.clone()));
         }
         if let Some(listener) = mail.imap {
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "IMAP server");
             services.insert("imap".to_string(), bridge::Service::stream(addr));
-            tokio::spawn(imapd::serve(listener, mail.store.clone(), stop.clone(), alive.clone()));
+            tokio::spawn(imapd::serve(listener, shared.clone(), life.clone()));
         }
     }
     if let Some(http) = listeners.http {

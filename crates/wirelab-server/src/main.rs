@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use wirelab_core::export;
 use wirelab_scenarios::CATALOGUE;
 
@@ -21,6 +22,8 @@ struct Cli {
     serve: ServeArgs,
 }
 
+// `serve`'s options are the large variant; the command line is parsed once.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Serve the app, /ws and /healthz (the default when no subcommand is given).
@@ -80,6 +83,24 @@ struct ServeArgs {
     /// after each further one (up to 30 minutes; given up after 10 attempts).
     #[arg(long, env = "WIRELAB_RELAY_RETRY_MS", default_value_t = 30_000)]
     relay_retry_ms: u64,
+    /// The largest message the SMTP servers take, in octets (announced with SIZE; 552).
+    #[arg(long, env = "WIRELAB_SMTP_MAX_SIZE", default_value_t = 10 * 1024 * 1024)]
+    smtp_max_size: u64,
+    /// Recipients per message (the next RCPT gets 452).
+    #[arg(long, env = "WIRELAB_SMTP_MAX_RECIPIENTS", default_value_t = 100)]
+    smtp_max_recipients: usize,
+    /// Connections open at once from one address, per mail server (421 / -ERR / * BYE).
+    #[arg(long, env = "WIRELAB_MAIL_CONNECTIONS_PER_IP", default_value_t = 20)]
+    mail_connections_per_ip: usize,
+    /// SMTP: seconds without a command before 421 (RFC 5321 §4.5.3.2.7).
+    #[arg(long, env = "WIRELAB_SMTP_IDLE_SECS", default_value_t = 300)]
+    smtp_idle_secs: u64,
+    /// POP3: seconds without a command before the autologout (RFC 1939 §3).
+    #[arg(long, env = "WIRELAB_POP3_IDLE_SECS", default_value_t = 600)]
+    pop3_idle_secs: u64,
+    /// IMAP: seconds without a command before `* BYE` (RFC 9051 §5.4).
+    #[arg(long, env = "WIRELAB_IMAP_IDLE_SECS", default_value_t = 1800)]
+    imap_idle_secs: u64,
 }
 
 fn parse_route(s: &str) -> Result<(String, SocketAddr), String> {
@@ -236,7 +257,16 @@ fn serve(args: ServeArgs) -> ExitCode {
         mail.pop3 = Some(pop3);
         mail.imap = Some(imap);
         mail.routes = args.relay_routes.iter().cloned().collect();
-        mail.relay.retry_base = std::time::Duration::from_millis(args.relay_retry_ms);
+        mail.relay.retry_base = Duration::from_millis(args.relay_retry_ms);
+        mail.limits = wirelab_server::MailLimits {
+            smtp_max_message_size: args.smtp_max_size,
+            smtp_max_recipients: args.smtp_max_recipients,
+            connections_per_ip: args.mail_connections_per_ip,
+            smtp_idle: Duration::from_secs(args.smtp_idle_secs),
+            pop3_idle: Duration::from_secs(args.pop3_idle_secs),
+            imap_idle: Duration::from_secs(args.imap_idle_secs),
+            ..Default::default()
+        };
         let listeners = wirelab_server::Listeners { app, http: Some(http) };
         let config = wirelab_server::ServeConfig {
             origins: wirelab_server::origin::Origins::new(args.allow_origins),

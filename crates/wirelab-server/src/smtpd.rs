@@ -12,11 +12,11 @@
 use crate::drive::{Connection, Step, accept_loop};
 use crate::mailstore::{MailStore, Outbound};
 use crate::relay::RelayHandle;
+use crate::{Lifecycle, MailLimits, MailShared};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
 use wirelab_core::{Input, Instant, Machine, StreamApp};
 use wirelab_smtp::server::{
     Envelope, RecipientPolicy, RecipientVerdict, ServerCommand, ServerConfig, ServerEvent, SmtpServer, StoreError,
@@ -142,9 +142,12 @@ impl Connection for Smtp {
 
 /// The machine's configuration for `domain`: recipients asked of the store, relaying
 /// only to our `other` domains, a `Received:` id unique to the connection.
-pub fn config(local: SocketAddr, domain: &str, other: &[String]) -> ServerConfig {
+pub fn config(local: SocketAddr, domain: &str, other: &[String], limits: &MailLimits) -> ServerConfig {
     static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
     let mut c = ServerConfig::new(local, domain);
+    c.max_message_size = limits.smtp_max_message_size;
+    c.max_recipients = limits.smtp_max_recipients;
+    c.idle_timeout = Some(limits.smtp_idle);
     c.recipients = RecipientPolicy::AskDriver;
     c.relay_domains = other.iter().filter(|d| !d.eq_ignore_ascii_case(domain)).cloned().collect();
     c.epoch_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -154,17 +157,14 @@ pub fn config(local: SocketAddr, domain: &str, other: &[String]) -> ServerConfig
     c
 }
 
-/// Accepts for `domain` until `stop` fires; each connection runs until it closes.
-pub async fn serve(
-    listener: TcpListener,
-    domain: String,
-    store: SharedStore,
-    relay: RelayHandle,
-    stop: watch::Receiver<bool>,
-    alive: mpsc::Sender<()>,
-) {
-    accept_loop("smtp", listener, stop, alive, move |local, _| Smtp {
-        machine: SmtpServer::new(config(local, &domain, &relay.domains)),
+/// Accepts for `domain` until the server stops; each connection runs until it closes.
+pub async fn serve(listener: TcpListener, domain: String, shared: MailShared, relay: RelayHandle, life: Lifecycle) {
+    let MailShared { store, limits } = shared;
+    // RFC 5321 §3.8, §4.2.2: 421 "Service not available, closing transmission channel".
+    let refusal = format!("421 {domain} Too many connections from your address, closing transmission channel\r\n");
+    let accept = limits.accept(limits.smtp_idle, &refusal);
+    accept_loop("smtp", listener, accept, life.stop, life.alive, move |local, _| Smtp {
+        machine: SmtpServer::new(config(local, &domain, &relay.domains, &limits)),
         store: store.clone(),
         domain: domain.clone(),
         relay: relay.clone(),

@@ -113,3 +113,63 @@ pub async fn python(script: String) -> String {
     assert!(ok, "python failed:\n{out}\n{err}");
     out
 }
+
+/// A raw line-oriented client connection, every read bounded by 10 s.
+pub struct Conn {
+    reader: tokio::io::BufReader<tokio::net::TcpStream>,
+}
+
+impl Conn {
+    pub async fn open(addr: SocketAddr) -> Conn {
+        let s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        Conn { reader: tokio::io::BufReader::new(s) }
+    }
+
+    /// Opens and reads the greeting line.
+    pub async fn greeted(addr: SocketAddr) -> (Conn, String) {
+        let mut c = Conn::open(addr).await;
+        let greeting = c.line().await;
+        (c, greeting)
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.reader.get_mut().write_all(bytes).await.expect("write");
+    }
+
+    /// One line, CRLF included; empty at the end of the stream.
+    pub async fn line(&mut self) -> String {
+        use tokio::io::AsyncBufReadExt;
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut line))
+            .await
+            .expect("a line within 10 s")
+            .expect("read");
+        line
+    }
+
+    /// Sends one line (CRLF added) and reads one.
+    pub async fn ask(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes()).await;
+        self.line().await
+    }
+
+    /// Reads lines until one starts with `prefix`; all of them.
+    pub async fn until(&mut self, prefix: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let l = self.line().await;
+            assert!(!l.is_empty(), "closed before {prefix:?}: {lines:?}");
+            let done = l.starts_with(prefix);
+            lines.push(l);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    /// Whether the server closed the connection (the next read ends the stream).
+    pub async fn closed(&mut self) -> bool {
+        self.line().await.is_empty()
+    }
+}
