@@ -5,6 +5,7 @@
 //!
 //! The teaching HTTP server and the `/ws` echo use it; SMTP, POP3, IMAP and FTP will too.
 
+use crate::mailstore::Notice;
 use std::collections::HashMap;
 use std::future::poll_fn;
 use std::mem::MaybeUninit;
@@ -15,6 +16,7 @@ use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use wirelab_core::{Input, Instant, Machine, Output};
 
@@ -55,6 +57,29 @@ pub trait Connection {
     fn on_read(&mut self, _now: Instant, _bytes: &[u8]) {}
     /// Bytes just written (a tap's hook).
     fn on_write(&mut self, _now: Instant, _bytes: &[u8]) {}
+    /// News from elsewhere the connection listens to while it waits for its peer (an
+    /// IMAP session: what other sessions do to its mailbox). [`drive`] takes it while it
+    /// waits and gives it back with [`Connection::put_feed`].
+    fn take_feed(&mut self) -> Option<Feed> {
+        None
+    }
+    fn put_feed(&mut self, _feed: Feed) {}
+    /// One item of the feed (or why there is none: it lagged, or closed; the feed is
+    /// dropped then).
+    fn on_feed(&mut self, _now: Instant, _item: Result<Notice, RecvError>) -> Step {
+        Step::Continue
+    }
+}
+
+/// What a connection may listen to besides its peer: the mail store's change bus.
+pub type Feed = tokio::sync::broadcast::Receiver<Notice>;
+
+/// The next item of `feed`; never, without one.
+async fn next_item(feed: &mut Option<Feed>) -> Result<Notice, RecvError> {
+    match feed {
+        Some(f) => f.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Limits every driven connection gets.
@@ -127,6 +152,8 @@ async fn run<C: Connection>(
         if close {
             break 'conn;
         }
+        let mut feed = conn.take_feed();
+        let mut feed_ended = false;
         let sleep = async {
             match wake {
                 Some(w) => {
@@ -157,6 +184,13 @@ async fn run<C: Connection>(
             }
         });
         tokio::select! {
+            item = next_item(&mut feed) => {
+                feed_ended = item.is_err();
+                if conn.on_feed(now(), item) == Step::Close {
+                    flush(conn, &mut stream, now()).await;
+                    break 'conn;
+                }
+            }
             got = read, if !peer_done => {
                 if got == Read::Eof {
                     peer_done = true;
@@ -191,6 +225,9 @@ async fn run<C: Connection>(
                     break 'conn;
                 }
             }
+        }
+        if let Some(f) = feed.filter(|_| !feed_ended) {
+            conn.put_feed(f);
         }
     }
     linger_close(&mut stream, limits.linger).await;

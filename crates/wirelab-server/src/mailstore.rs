@@ -10,8 +10,11 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::broadcast;
 
 /// An account's row id.
 pub type AccountId = i64;
@@ -63,6 +66,50 @@ pub struct Snapshot {
     pub uidvalidity: u32,
     pub uidnext: u32,
     pub messages: Vec<MessageMeta>,
+}
+
+/// A change to an account's INBOX, as the sessions watching it hear of it (RFC 9051
+/// §7.3.1 EXISTS, §7.5.2 FETCH, §7.5.1 EXPUNGE).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreChange {
+    New(MessageMeta),
+    Flags { uid: u32, flags: Vec<String> },
+    Expunged { uid: u32 },
+}
+
+/// A change and who made it: [`MailStore::set_origin`]'s value at the time (0: no
+/// session, e.g. SMTP delivery), so a session can leave out its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub origin: u64,
+    pub change: StoreChange,
+}
+
+/// The change bus: one broadcast channel per account with someone listening. Changes
+/// are published while the store is locked, right after their commit, so every
+/// listener hears them in commit order; a listener that subscribes under the same lock
+/// as it reads a snapshot misses nothing and hears nothing twice.
+#[derive(Clone, Debug, Default)]
+pub struct MailBus(Arc<Mutex<HashMap<AccountId, broadcast::Sender<Notice>>>>);
+
+/// How many changes a listener may fall behind before it is told it lagged.
+const BUS_CAPACITY: usize = 1024;
+
+impl MailBus {
+    pub fn subscribe(&self, account: AccountId) -> broadcast::Receiver<Notice> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(account).or_insert_with(|| broadcast::channel(BUS_CAPACITY).0).subscribe()
+    }
+
+    fn publish(&self, account: AccountId, notice: Notice) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = map.get(&account)
+            && tx.send(notice).is_err()
+        {
+            // Nobody listens any more.
+            map.remove(&account);
+        }
+    }
 }
 
 const SCHEMA: &str = "
@@ -165,6 +212,9 @@ fn insert_outbound(tx: &rusqlite::Transaction<'_>, o: &Outbound) -> Result<i64> 
 #[derive(Debug)]
 pub struct MailStore {
     db: Connection,
+    bus: MailBus,
+    /// Who makes the changes now (see [`Notice::origin`]).
+    origin: u64,
 }
 
 impl MailStore {
@@ -188,7 +238,26 @@ impl MailStore {
     fn init(db: Connection) -> Result<Self> {
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.execute_batch(SCHEMA)?;
-        Ok(MailStore { db })
+        Ok(MailStore { db, bus: MailBus::default(), origin: 0 })
+    }
+
+    /// The change bus.
+    pub fn bus(&self) -> &MailBus {
+        &self.bus
+    }
+
+    /// Changes from now on are `origin`'s (0: nobody's in particular).
+    pub fn set_origin(&mut self, origin: u64) {
+        self.origin = origin;
+    }
+
+    fn publish(&self, account: AccountId, change: StoreChange) {
+        self.bus.publish(account, Notice { origin: self.origin, change });
+    }
+
+    fn published_new(&self, account: AccountId, uid: u32, data: &[u8]) {
+        let meta = MessageMeta { uid, size: data.len() as u64, flags: Vec::new(), internal_date: now_secs() };
+        self.publish(account, StoreChange::New(meta));
     }
 
     /// Creates `address` with `password` and its INBOX.
@@ -254,6 +323,7 @@ impl MailStore {
         let tx = self.db.transaction()?;
         let uid = insert_message(&tx, account, data)?;
         tx.commit()?;
+        self.published_new(account, uid, data);
         Ok(Some(uid))
     }
 
@@ -269,13 +339,16 @@ impl MailStore {
         }
         let tx = self.db.transaction()?;
         let mut uids = Vec::new();
-        for account in accounts {
+        for &account in &accounts {
             uids.push(insert_message(&tx, account, data)?);
         }
         for o in outbound {
             insert_outbound(&tx, o)?;
         }
         tx.commit()?;
+        for (&account, &uid) in accounts.iter().zip(&uids) {
+            self.published_new(account, uid, data);
+        }
         Ok(uids)
     }
 
@@ -373,6 +446,9 @@ impl MailStore {
             "UPDATE message SET flags = ?1 WHERE mailbox = ?2 AND uid = ?3",
             params![flags.join(" "), mailbox, uid],
         )?;
+        if n == 1 {
+            self.publish(account, StoreChange::Flags { uid, flags: flags.to_vec() });
+        }
         Ok(n == 1)
     }
 
@@ -381,12 +457,17 @@ impl MailStore {
     pub fn remove(&mut self, account: AccountId, name: &str, uids: &[u32]) -> Result<usize> {
         let mailbox = self.mailbox_id(account, name)?;
         let tx = self.db.transaction()?;
-        let mut n = 0;
-        for uid in uids {
-            n += tx.execute("DELETE FROM message WHERE mailbox = ?1 AND uid = ?2", params![mailbox, uid])?;
+        let mut gone = Vec::new();
+        for &uid in uids {
+            if tx.execute("DELETE FROM message WHERE mailbox = ?1 AND uid = ?2", params![mailbox, uid])? > 0 {
+                gone.push(uid);
+            }
         }
         tx.commit()?;
-        Ok(n)
+        for &uid in &gone {
+            self.publish(account, StoreChange::Expunged { uid });
+        }
+        Ok(gone.len())
     }
 }
 
@@ -443,6 +524,25 @@ mod tests {
         s.dequeue(q[0].id, Some(&bounce))?;
         let q = s.queued(10)?;
         assert_eq!((q.len(), &q[0].message), (1, &bounce));
+        Ok(())
+    }
+
+    #[test]
+    fn listeners_hear_every_committed_change_in_order_with_its_origin() -> Result<()> {
+        let mut s = MailStore::in_memory()?;
+        let alice = s.create_account("alice@north.test", "wirelab")?;
+        let mut rx = s.bus().subscribe(alice);
+        s.deliver("alice@north.test", b"one")?;
+        s.set_origin(7);
+        s.set_flags(alice, "INBOX", 1, &["\\Seen".to_string()])?;
+        assert!(!s.set_flags(alice, "INBOX", 9, &[])?, "no such message: nothing heard");
+        s.remove(alice, "INBOX", &[1, 2])?;
+        let heard: Vec<(u64, StoreChange)> =
+            std::iter::from_fn(|| rx.try_recv().ok()).map(|n| (n.origin, n.change)).collect();
+        assert_eq!(heard.len(), 3, "{heard:?}");
+        assert!(matches!(&heard[0], (0, StoreChange::New(m)) if m.uid == 1 && m.size == 3));
+        assert_eq!(heard[1], (7, StoreChange::Flags { uid: 1, flags: vec!["\\Seen".into()] }));
+        assert_eq!(heard[2], (7, StoreChange::Expunged { uid: 1 }));
         Ok(())
     }
 
