@@ -9,6 +9,7 @@ pub mod front;
 pub mod ftpctl;
 pub mod httpd;
 pub mod imapd;
+pub mod mailsession;
 pub mod mailstore;
 pub mod origin;
 pub mod pop3d;
@@ -57,6 +58,21 @@ pub struct AppState {
     pub signalling: signal::Signalling,
     pub origins: origin::Origins,
     pub life: Lifecycle,
+    /// `POST /mail/session`, when the mail servers run.
+    pub mail_sessions: Option<mailsession::Sessions>,
+}
+
+impl FromRef<AppState> for Option<mailsession::Sessions> {
+    fn from_ref(s: &AppState) -> Self {
+        s.mail_sessions.clone()
+    }
+}
+
+/// `n` random octets from the operating system's CSPRNG, in hexadecimal.
+pub fn random_hex(n: usize) -> Result<String, getrandom::Error> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 impl FromRef<AppState> for origin::Origins {
@@ -99,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bridge", get(bridge::list))
         .route("/bridge/{service}", get(bridge::upgrade))
         .route("/bridge/{service}/data", get(bridge::data))
+        .route("/mail/session", post(mailsession::create))
         .fallback(static_file)
         .with_state(state)
 }
@@ -132,6 +149,8 @@ pub struct Mail {
     pub routes: BTreeMap<String, SocketAddr>,
     pub relay: relay::RelayConfig,
     pub limits: MailLimits,
+    /// Browser sessions' mailboxes (`POST /mail/session`).
+    pub sessions: mailsession::SessionConfig,
 }
 
 /// What every mail server shares.
@@ -202,6 +221,7 @@ impl Mail {
             routes: BTreeMap::new(),
             relay: relay::RelayConfig::default(),
             limits: MailLimits::default(),
+            sessions: mailsession::SessionConfig::default(),
         }
     }
 }
@@ -244,13 +264,16 @@ pub async fn serve_with(
     let (alive, mut all_done) = mpsc::channel::<()>(1);
     let life = Lifecycle { stop: stop.clone(), alive: alive.clone() };
     let mut services = config.extra_services;
+    let mut mail_sessions = None;
     if let Some(mail) = config.mail {
         let domains: Vec<String> = mail.smtp.iter().map(|(d, _)| d.to_ascii_lowercase()).collect();
         let relay = relay::RelayHandle::new(domains);
         let shared = MailShared { store: mail.store.clone(), limits: mail.limits.clone() };
         let mut routes = BTreeMap::new();
+        let mut smtp_addrs = Vec::new();
         for (domain, listener) in mail.smtp {
             let addr = listener.local_addr()?;
+            smtp_addrs.push((domain.to_ascii_lowercase(), addr));
             tracing::info!(%addr, domain, "SMTP server");
             routes.insert(domain.to_ascii_lowercase(), addr);
             let name = format!("smtp-{}", domain.split('.').next().unwrap_or(&domain));
@@ -259,6 +282,13 @@ pub async fn serve_with(
         }
         routes.extend(mail.routes.into_iter().map(|(d, a)| (d.to_ascii_lowercase(), a)));
         tokio::spawn(relay::run(mail.store.clone(), routes, mail.relay, relay, stop.clone()));
+        let (pop3, imap) = (
+            mail.pop3.as_ref().and_then(|l| l.local_addr().ok()),
+            mail.imap.as_ref().and_then(|l| l.local_addr().ok()),
+        );
+        let sessions = mailsession::Sessions::new(mail.store.clone(), mail.sessions.clone(), smtp_addrs, pop3, imap);
+        mail_sessions = Some(sessions);
+        tokio::spawn(mailsession::sweep(mail.store.clone(), mail.sessions.idle_expiry, stop.clone()));
         if let Some(listener) = mail.pop3 {
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "POP3 server");
@@ -284,6 +314,7 @@ pub async fn serve_with(
         signalling: signal::Signalling::default(),
         origins: config.origins.clone(),
         life: life.clone(),
+        mail_sessions,
     };
     let tap: front::Tap = {
         let (taps, life, origins) = (state.taps.clone(), life.clone(), config.origins);

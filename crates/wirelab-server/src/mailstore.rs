@@ -27,6 +27,9 @@ pub enum StoreError {
     Exists(String),
     /// No such account or mailbox.
     NotFound(String),
+    /// The mailbox would hold more than its account's quota (RFC 5321 §4.2.2's 552
+    /// "exceeded storage allocation").
+    OverQuota(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -35,6 +38,7 @@ impl std::fmt::Display for StoreError {
             StoreError::Sqlite(e) => write!(f, "mail store: {e}"),
             StoreError::Exists(a) => write!(f, "the account {a} exists already"),
             StoreError::NotFound(what) => write!(f, "no {what}"),
+            StoreError::OverQuota(a) => write!(f, "the mailbox of {a} is full"),
         }
     }
 }
@@ -137,6 +141,7 @@ CREATE TABLE IF NOT EXISTS message (
     data BLOB NOT NULL,
     UNIQUE (mailbox, uid)
 );
+-- account also has the columns of ACCOUNT_COLUMNS.
 CREATE TABLE IF NOT EXISTS outbound (
     id INTEGER PRIMARY KEY,
     hop_from TEXT NOT NULL,
@@ -148,6 +153,15 @@ CREATE TABLE IF NOT EXISTS outbound (
     created INTEGER NOT NULL
 );
 ";
+
+/// The account columns for browser sessions (`POST /mail/session`): made for one, to
+/// expire after a time without use (a login, or mail delivered), with a quota.
+const ACCOUNT_COLUMNS: [(&str, &str); 4] = [
+    ("ephemeral", "INTEGER NOT NULL DEFAULT 0"),
+    ("last_used", "INTEGER NOT NULL DEFAULT 0"),
+    ("creator", "TEXT NOT NULL DEFAULT ''"),
+    ("quota", "INTEGER"),
+];
 
 /// A message waiting in the outbound queue for the next hop (RFC 5321 §3.6, §4.5.4.1):
 /// one row per recipient.
@@ -185,8 +199,20 @@ fn hash(salt: &[u8], password: &str) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-/// A new message in `account`'s INBOX, inside a transaction; its UID.
+/// A new message in `account`'s INBOX, inside a transaction; its UID. An account with a
+/// quota takes it only if it stays within it.
 fn insert_message(tx: &rusqlite::Transaction<'_>, account: AccountId, data: &[u8]) -> Result<u32> {
+    let (quota, used, address): (Option<i64>, i64, String) = tx.query_row(
+        "SELECT a.quota, coalesce((SELECT sum(length(m.data)) FROM message m JOIN mailbox b ON m.mailbox = b.id
+                                   WHERE b.account = a.id), 0), a.address
+         FROM account a WHERE a.id = ?1",
+        [account],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    if quota.is_some_and(|q| used + data.len() as i64 > q) {
+        return Err(StoreError::OverQuota(address));
+    }
+    tx.execute("UPDATE account SET last_used = ?1 WHERE id = ?2", params![now_secs(), account])?;
     let (mailbox, uid): (i64, u32) =
         tx.query_row("SELECT id, uidnext FROM mailbox WHERE account = ?1 AND name = 'INBOX'", [account], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -238,7 +264,63 @@ impl MailStore {
     fn init(db: Connection) -> Result<Self> {
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.execute_batch(SCHEMA)?;
+        // Columns added since the first schema: a store made before gets them here.
+        let columns: Vec<String> = db
+            .prepare("SELECT name FROM pragma_table_info('account')")?
+            .query_map([], |r| r.get(0))?
+            .collect::<std::result::Result<_, _>>()?;
+        for (name, decl) in ACCOUNT_COLUMNS {
+            if !columns.iter().any(|c| c == name) {
+                db.execute_batch(&format!("ALTER TABLE account ADD COLUMN {name} {decl}"))?;
+            }
+        }
         Ok(MailStore { db, bus: MailBus::default(), origin: 0 })
+    }
+
+    /// Creates the two accounts of one browser session (`u…@north.test`, `u…@south.test`)
+    /// with one password, in one transaction: accounts that expire after a time without
+    /// use, made by `creator` (a client address), each holding at most `quota` octets.
+    pub fn create_session(&mut self, addresses: &[String], password: &str, creator: &str, quota: u64) -> Result<()> {
+        let tx = self.db.transaction()?;
+        for a in addresses {
+            let mut salt = [0u8; 16];
+            getrandom::fill(&mut salt).map_err(|e| StoreError::NotFound(format!("randomness ({e})")))?;
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO account (address, salt, password_hash, created, ephemeral, last_used, creator, quota)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?4, ?5, ?6)",
+                params![a, &salt[..], hash(&salt, password), now_secs(), creator, quota as i64],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Exists(a.clone()));
+            }
+            tx.execute(
+                "INSERT INTO mailbox (account, name, uidvalidity, uidnext) VALUES (?1, 'INBOX', ?2, 1)",
+                params![tx.last_insert_rowid(), (now_secs() as u32).max(1)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many session accounts there are: all, and `creator`'s.
+    pub fn session_accounts(&self, creator: &str) -> Result<(u64, u64)> {
+        Ok(self.db.query_row(
+            "SELECT count(*), coalesce(sum(creator = ?1), 0) FROM account WHERE ephemeral = 1",
+            [creator],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Removes the session accounts unused for `idle_secs` (their mail goes with them);
+    /// how many went. The demo accounts are never removed.
+    pub fn expire_sessions(&mut self, idle_secs: u64) -> Result<usize> {
+        let before = now_secs() - idle_secs as i64;
+        Ok(self.db.execute("DELETE FROM account WHERE ephemeral = 1 AND last_used < ?1", [before])?)
+    }
+
+    fn touch(&self, account: AccountId) -> Result<()> {
+        self.db.execute("UPDATE account SET last_used = ?1 WHERE id = ?2", params![now_secs(), account])?;
+        Ok(())
     }
 
     /// The change bus.
@@ -306,7 +388,11 @@ impl MailStore {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?;
-        Ok(row.filter(|(_, salt, h)| hash(salt, password) == *h).map(|(id, _, _)| id))
+        let id = row.filter(|(_, salt, h)| hash(salt, password) == *h).map(|(id, _, _)| id);
+        if let Some(id) = id {
+            self.touch(id)?;
+        }
+        Ok(id)
     }
 
     fn mailbox_id(&self, account: AccountId, name: &str) -> Result<i64> {
@@ -543,6 +629,28 @@ mod tests {
         assert!(matches!(&heard[0], (0, StoreChange::New(m)) if m.uid == 1 && m.size == 3));
         assert_eq!(heard[1], (7, StoreChange::Flags { uid: 1, flags: vec!["\\Seen".into()] }));
         assert_eq!(heard[2], (7, StoreChange::Expunged { uid: 1 }));
+        Ok(())
+    }
+
+    #[test]
+    fn session_accounts_have_quotas_are_counted_and_expire() -> Result<()> {
+        let mut s = MailStore::in_memory()?;
+        s.create_account("alice@north.test", "wirelab")?;
+        let pair = ["ua@north.test".to_string(), "ua@south.test".to_string()];
+        s.create_session(&pair, "pw", "192.0.2.1", 10)?;
+        assert!(matches!(s.create_session(&pair, "pw", "192.0.2.1", 10), Err(StoreError::Exists(_))));
+        s.create_session(&["ub@north.test".to_string()], "pw", "192.0.2.2", 10)?;
+        assert_eq!(s.session_accounts("192.0.2.1")?, (3, 2));
+        assert!(s.authenticate("ua@south.test", "pw")?.is_some());
+        assert_eq!(s.deliver("ua@north.test", b"0123456789")?, Some(1));
+        assert!(matches!(s.deliver("ua@north.test", b"x"), Err(StoreError::OverQuota(_))));
+        assert_eq!(s.expire_sessions(3600)?, 0, "used just now");
+        s.db.execute("UPDATE account SET last_used = 0 WHERE address = 'ub@north.test'", [])?;
+        assert_eq!(s.expire_sessions(3600)?, 1);
+        assert_eq!(s.account("ub@north.test")?, None);
+        s.db.execute("UPDATE account SET last_used = 0", [])?;
+        assert_eq!(s.expire_sessions(3600)?, 2, "the demo account stays");
+        assert!(s.account("alice@north.test")?.is_some());
         Ok(())
     }
 

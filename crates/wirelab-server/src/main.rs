@@ -101,6 +101,19 @@ struct ServeArgs {
     /// IMAP: seconds without a command before `* BYE` (RFC 9051 §5.4).
     #[arg(long, env = "WIRELAB_IMAP_IDLE_SECS", default_value_t = 1800)]
     imap_idle_secs: u64,
+    /// Browser sessions' mailboxes (`POST /mail/session`) are removed after this many
+    /// seconds without use.
+    #[arg(long, env = "WIRELAB_MAIL_SESSION_IDLE_SECS", default_value_t = 24 * 60 * 60)]
+    mail_session_idle_secs: u64,
+    /// Browser sessions per client address (429 beyond).
+    #[arg(long, env = "WIRELAB_MAIL_SESSIONS_PER_IP", default_value_t = 5)]
+    mail_sessions_per_ip: u64,
+    /// Browser sessions in all (503 beyond).
+    #[arg(long, env = "WIRELAB_MAIL_SESSIONS_TOTAL", default_value_t = 1000)]
+    mail_sessions_total: u64,
+    /// Octets each browser session's mailbox holds (552 beyond).
+    #[arg(long, env = "WIRELAB_MAIL_SESSION_QUOTA", default_value_t = 1024 * 1024)]
+    mail_session_quota: u64,
 }
 
 fn parse_route(s: &str) -> Result<(String, SocketAddr), String> {
@@ -266,6 +279,12 @@ fn serve(args: ServeArgs) -> ExitCode {
             pop3_idle: Duration::from_secs(args.pop3_idle_secs),
             imap_idle: Duration::from_secs(args.imap_idle_secs),
             ..Default::default()
+        };
+        mail.sessions = wirelab_server::mailsession::SessionConfig {
+            per_ip: args.mail_sessions_per_ip,
+            total: args.mail_sessions_total,
+            quota: args.mail_session_quota,
+            idle_expiry: Duration::from_secs(args.mail_session_idle_secs),
         };
         let listeners = wirelab_server::Listeners { app, http: Some(http) };
         let config = wirelab_server::ServeConfig {

@@ -78,6 +78,9 @@ impl Smtp {
             Err(crate::mailstore::StoreError::NotFound(what)) => {
                 return Err(StoreError::Rejected(format!("{what} no longer exists")));
             }
+            Err(e @ crate::mailstore::StoreError::OverQuota(_)) => {
+                return Err(StoreError::ExceededStorage(e.to_string()));
+            }
             Err(e) => return Err(StoreError::Temporary(e.to_string())),
         };
         if !outbound.is_empty() {

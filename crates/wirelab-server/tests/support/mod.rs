@@ -173,3 +173,21 @@ impl Conn {
         self.line().await.is_empty()
     }
 }
+
+/// `POST path` on the app's port with `extra` header lines: (status, body).
+pub async fn post(app: SocketAddr, path: &str, extra: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(app).await.expect("connect");
+    let request =
+        format!("POST {path} HTTP/1.1\r\nHost: {app}\r\nContent-Length: 0\r\nConnection: close\r\n{extra}\r\n");
+    s.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut response))
+        .await
+        .expect("a response within 10 s")
+        .expect("read");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
