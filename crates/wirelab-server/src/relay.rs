@@ -84,7 +84,7 @@ impl RelayHandle {
 
 /// How one attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Outcome {
+pub enum Outcome {
     Delivered,
     /// Try again later: why.
     Temporary(String),
@@ -158,9 +158,9 @@ fn domain_of(address: &str) -> &str {
     address.rsplit_once('@').map_or("", |(_, d)| d)
 }
 
-/// One attempt to hand `q` to the server at `to`.
-async fn attempt(q: &Queued, to: SocketAddr, config: &RelayConfig, stop: watch::Receiver<bool>) -> Outcome {
-    let m = &q.message;
+/// One attempt to hand `m` to the server at `to`: the SMTP client machine on a new
+/// connection, one message, then QUIT.
+pub async fn attempt(m: &Outbound, to: SocketAddr, config: &RelayConfig, stop: watch::Receiver<bool>) -> Outcome {
     let Some(recipient) = forward_path(&m.recipient) else {
         return Outcome::Permanent(format!("{} is not an address", m.recipient));
     };
@@ -282,7 +282,7 @@ pub async fn run(
             }
             let domain = domain_of(&q.message.recipient).to_ascii_lowercase();
             let outcome = match routes.get(&domain) {
-                Some(to) => attempt(q, *to, &config, stop.clone()).await,
+                Some(to) => attempt(&q.message, *to, &config, stop.clone()).await,
                 None => Outcome::Permanent(format!("no route to {domain}: relaying denied")),
             };
             tracing::info!(id = q.id, to = %q.message.recipient, ?outcome, "relay");
