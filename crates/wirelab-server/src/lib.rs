@@ -1,7 +1,9 @@
 //! The wirelab backend: serves the app embedded in this binary, `/healthz`, `/ws` (a
 //! WebSocket echo spoken by our own RFC 6455 machine, with a wire tap at `/ws/tap/{id}`),
 //! WebRTC signalling rooms (`/signal`), the WebSocket-to-TCP bridge to its own protocol
-//! servers (`/bridge/{service}`), and the teaching HTTP/1.1 server on a port of its own.
+//! servers (`/bridge/{service}`), and the teaching HTTP/1.1 server on a port of its own;
+//! with [`Mail`], the SMTP servers of our mail domains with the relay between them, POP3
+//! and IMAP over one SQLite store, and `POST /mail/session` for mailboxes per browser.
 
 pub mod bridge;
 pub mod drive;
