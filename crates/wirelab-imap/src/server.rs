@@ -86,6 +86,12 @@ pub struct ServerConfig {
     /// waiting for `+`. Literals of either kind are read regardless.
     pub literal_plus: bool,
     pub limits: Limits,
+    /// The inactivity autologout timer (RFC 9051 §5.4): "If a server has an inactivity
+    /// autologout timer that applies to sessions after authentication, the duration of
+    /// that timer MUST be at least 30 minutes." When the client has sent nothing for this
+    /// long (IDLE included: RFC 2177 §3 has clients re-issue IDLE within 29 minutes), the
+    /// server says `* BYE` and closes. `None`: no timer.
+    pub autologout: Option<core::time::Duration>,
 }
 
 impl ServerConfig {
@@ -103,6 +109,7 @@ impl ServerConfig {
             permanent_flags,
             literal_plus: true,
             limits: Limits::default(),
+            autologout: Some(core::time::Duration::from_secs(30 * 60)),
         }
     }
 }
@@ -461,6 +468,8 @@ pub struct ImapServer {
     waiting: Waiting,
     /// The tag of the IDLE in progress.
     idle_tag: Option<String>,
+    /// When the client's silence ends the session ([`ServerConfig::autologout`]).
+    deadline: Option<Instant>,
 }
 
 fn rfc(section: &'static str) -> RfcRef {
@@ -485,7 +494,13 @@ impl ImapServer {
             changes: VecDeque::new(),
             waiting: Waiting::None,
             idle_tag: None,
+            deadline: None,
         }
+    }
+
+    /// The client's silence is timed from `now`.
+    fn arm(&mut self, now: Instant) {
+        self.deadline = self.config.autologout.map(|t| now + t);
     }
 
     /// The logged-in user.
@@ -1449,7 +1464,7 @@ impl Machine for ImapServer {
         self.state
     }
 
-    fn handle_input(&mut self, _now: Instant, input: Input<'_, ServerCommand>) -> Result<(), ImapError> {
+    fn handle_input(&mut self, now: Instant, input: Input<'_, ServerCommand>) -> Result<(), ImapError> {
         if self.state == State::Logout {
             return match input {
                 Input::Timeout | Input::Command(ServerCommand::Eof | ServerCommand::Close) => Ok(()),
@@ -1462,10 +1477,20 @@ impl Machine for ImapServer {
             Input::Receive { from, bytes } => {
                 self.peer = Some(from);
                 self.greet();
+                self.arm(now);
                 self.framer.push(bytes);
                 self.process();
             }
-            Input::Timeout => {}
+            Input::Timeout => {
+                if self.deadline.is_some_and(|d| now >= d) {
+                    self.send(
+                        Response::untagged_status(Status::Bye, None, "Autologout; idle for too long"),
+                        "BYE: the client said nothing for longer than the autologout timer",
+                        rfc("5.4"),
+                    );
+                    self.end("autologout", rfc("5.4"));
+                }
+            }
             Input::Command(ServerCommand::Eof) => {
                 let cause = if self.framer.in_frame() {
                     "the client closed the connection in the middle of a command"
@@ -1501,7 +1526,8 @@ impl Machine for ImapServer {
     }
 
     fn poll_output(&mut self, _now: Instant) -> Output<State, ServerEvent> {
-        self.out.pop_front().unwrap_or(Output::Idle { wake_at: None })
+        let wake_at = if self.state == State::Logout { None } else { self.deadline };
+        self.out.pop_front().unwrap_or(Output::Idle { wake_at })
     }
 
     fn suggested_commands(&self) -> Vec<ServerCommand> {
@@ -1528,9 +1554,10 @@ impl Machine for ImapServer {
 impl StreamApp for ImapServer {
     const PROTOCOL: &'static str = "IMAP";
 
-    fn on_connected(&mut self, _now: Instant) -> Result<(), ImapError> {
+    fn on_connected(&mut self, now: Instant) -> Result<(), ImapError> {
         if self.state != State::Logout {
             self.greet();
+            self.arm(now);
         }
         Ok(())
     }
@@ -1571,6 +1598,41 @@ mod tests {
         }
         assert!("mailbox x 1".parse::<ServerCommand>().is_err());
         assert!("stored 0:".parse::<ServerCommand>().is_err());
+    }
+
+    /// RFC 9051 §5.4: the autologout timer counts from the client's last bytes, and
+    /// ends the session with `* BYE`.
+    #[test]
+    fn autologout_after_the_clients_silence() {
+        let secs = |s| Instant::ZERO + core::time::Duration::from_secs(s);
+        let local: SocketAddr = ([127, 0, 0, 1], 143).into();
+        let mut config = ServerConfig::new(local);
+        config.autologout = Some(core::time::Duration::from_secs(60));
+        let mut server = ImapServer::new(config);
+        let drain = |server: &mut ImapServer, now| {
+            let (mut sent, mut closed) = (Vec::new(), false);
+            loop {
+                match server.poll_output(now) {
+                    Output::Transmit(t) => sent.extend(t.bytes),
+                    Output::Event(ServerEvent::CloseConnection) => closed = true,
+                    Output::Idle { wake_at } => return (String::from_utf8_lossy(&sent).into_owned(), closed, wake_at),
+                    _ => {}
+                }
+            }
+        };
+        let _ = server.on_connected(secs(0));
+        assert_eq!(drain(&mut server, secs(0)).2, Some(secs(60)));
+        let peer: SocketAddr = ([127, 0, 0, 1], 5000).into();
+        let _ = server.handle_input(secs(10), Input::Receive { from: peer, bytes: b"a1 NOOP\r\n" });
+        let (sent, _, wake) = drain(&mut server, secs(10));
+        assert!(sent.starts_with("a1 OK"), "{sent}");
+        assert_eq!(wake, Some(secs(70)), "counted from the last bytes");
+        let _ = server.handle_input(secs(69), Input::Timeout);
+        assert_eq!(drain(&mut server, secs(69)).0, "");
+        let _ = server.handle_input(secs(70), Input::Timeout);
+        let (sent, closed, wake) = drain(&mut server, secs(70));
+        assert_eq!((sent.as_str(), closed, wake), ("* BYE Autologout; idle for too long\r\n", true, None));
+        assert_eq!(server.state(), State::Logout);
     }
 
     #[test]

@@ -408,9 +408,7 @@ async fn active(
 }
 
 fn new_session_id() -> Result<String, getrandom::Error> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b)?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    crate::random_hex(16)
 }
 
 fn close(code: u16, reason: &str) -> Message {

@@ -5,14 +5,18 @@
 //!
 //! The teaching HTTP server and the `/ws` echo use it; SMTP, POP3, IMAP and FTP will too.
 
+use crate::mailstore::Notice;
+use std::collections::HashMap;
 use std::future::poll_fn;
 use std::mem::MaybeUninit;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use wirelab_core::{Input, Instant, Machine, Output};
 
@@ -53,6 +57,29 @@ pub trait Connection {
     fn on_read(&mut self, _now: Instant, _bytes: &[u8]) {}
     /// Bytes just written (a tap's hook).
     fn on_write(&mut self, _now: Instant, _bytes: &[u8]) {}
+    /// News from elsewhere the connection listens to while it waits for its peer (an
+    /// IMAP session: what other sessions do to its mailbox). [`drive`] takes it while it
+    /// waits and gives it back with [`Connection::put_feed`].
+    fn take_feed(&mut self) -> Option<Feed> {
+        None
+    }
+    fn put_feed(&mut self, _feed: Feed) {}
+    /// One item of the feed (or why there is none: it lagged, or closed; the feed is
+    /// dropped then).
+    fn on_feed(&mut self, _now: Instant, _item: Result<Notice, RecvError>) -> Step {
+        Step::Continue
+    }
+}
+
+/// What a connection may listen to besides its peer: the mail store's change bus.
+pub type Feed = tokio::sync::broadcast::Receiver<Notice>;
+
+/// The next item of `feed`; never, without one.
+async fn next_item(feed: &mut Option<Feed>) -> Result<Notice, RecvError> {
+    match feed {
+        Some(f) => f.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Limits every driven connection gets.
@@ -71,11 +98,22 @@ impl Default for DriveLimits {
 }
 
 /// Serves one connection until the protocol closes it, the peer goes, it idles out or
-/// `stop` fires.
+/// `stop` fires; gives the connection back (a client reads its outcome from it).
 pub async fn drive<C: Connection>(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     mut conn: C,
+    limits: DriveLimits,
+    stop: watch::Receiver<bool>,
+) -> C {
+    run(stream, peer, &mut conn, limits, stop).await;
+    conn
+}
+
+async fn run<C: Connection>(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    conn: &mut C,
     limits: DriveLimits,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -114,6 +152,8 @@ pub async fn drive<C: Connection>(
         if close {
             break 'conn;
         }
+        let mut feed = conn.take_feed();
+        let mut feed_ended = false;
         let sleep = async {
             match wake {
                 Some(w) => {
@@ -144,12 +184,19 @@ pub async fn drive<C: Connection>(
             }
         });
         tokio::select! {
+            item = next_item(&mut feed) => {
+                feed_ended = item.is_err();
+                if conn.on_feed(now(), item) == Step::Close {
+                    flush(conn, &mut stream, now()).await;
+                    break 'conn;
+                }
+            }
             got = read, if !peer_done => {
                 if got == Read::Eof {
                     peer_done = true;
                     if conn.on_eof(now()) == Step::Close {
                         // Write what the machine still has to say, then close.
-                        flush(&mut conn, &mut stream, now()).await;
+                        flush(conn, &mut stream, now()).await;
                         break 'conn;
                     }
                 }
@@ -174,23 +221,16 @@ pub async fn drive<C: Connection>(
             _ = &mut stopped, if !stopping => {
                 stopping = true;
                 if conn.on_stop(now()) == Step::Close {
-                    flush(&mut conn, &mut stream, now()).await;
+                    flush(conn, &mut stream, now()).await;
                     break 'conn;
                 }
             }
         }
-    }
-    // Lingering close: our side first, then discard what still comes, briefly.
-    let _ = stream.shutdown().await;
-    let mut discard = vec![0u8; 4096];
-    let _ = tokio::time::timeout(limits.linger, async {
-        while let Ok(n) = stream.read(&mut discard).await {
-            if n == 0 {
-                break;
-            }
+        if let Some(f) = feed.filter(|_| !feed_ended) {
+            conn.put_feed(f);
         }
-    })
-    .await;
+    }
+    linger_close(&mut stream, limits.linger).await;
 }
 
 /// What a read gave.
@@ -219,12 +259,76 @@ async fn flush<C: Connection>(conn: &mut C, stream: &mut TcpStream, now: Instant
     }
 }
 
+/// What an accept loop allows.
+#[derive(Clone, Debug, Default)]
+pub struct AcceptLimits {
+    pub drive: DriveLimits,
+    /// The most connections open at once from one client address; `None`: no limit.
+    pub per_ip: Option<usize>,
+    /// What a client over `per_ip` is told before its connection is closed: the
+    /// protocol's own refusal (SMTP's 421, POP3's -ERR, IMAP's `* BYE`).
+    pub refusal: Vec<u8>,
+}
+
+/// Open connections per client address; a [`Slot`] holds one until dropped.
+#[derive(Clone, Debug, Default)]
+struct PerIp(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+struct Slot(PerIp, IpAddr);
+
+impl PerIp {
+    fn take(&self, ip: IpAddr, max: usize) -> Option<Slot> {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot(self.clone(), ip))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.0.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// Says `refusal` and closes, lingering as a normal close does.
+async fn refuse(mut stream: TcpStream, refusal: &[u8], linger: Duration) {
+    let _ = stream.write_all(refusal).await;
+    linger_close(&mut stream, linger).await;
+}
+
+/// Lingering close: our side first, then discard what still comes, briefly.
+async fn linger_close(stream: &mut TcpStream, linger: Duration) {
+    let _ = stream.shutdown().await;
+    let mut discard = vec![0u8; 4096];
+    let _ = tokio::time::timeout(linger, async {
+        while let Ok(n) = stream.read(&mut discard).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// Accepts on `listener` until `stop` fires, running each connection `make(local, peer)`
 /// builds in a task of its own until it closes; `alive` is held while any runs, so
-/// shutdown can wait for them. The HTTP, SMTP, POP3 and IMAP servers all serve this way.
+/// shutdown can wait for them. A client with `limits.per_ip` connections open gets
+/// `limits.refusal` and is closed, and everyone else is served on. The HTTP, SMTP, POP3
+/// and IMAP servers all serve this way.
 pub async fn accept_loop<C, F>(
     name: &'static str,
     listener: tokio::net::TcpListener,
+    limits: AcceptLimits,
     stop: watch::Receiver<bool>,
     alive: tokio::sync::mpsc::Sender<()>,
     make: F,
@@ -242,15 +346,33 @@ pub async fn accept_loop<C, F>(
         }
     };
     let mut stop_accept = stop.clone();
+    let open = PerIp::default();
+    let refusal: Arc<[u8]> = limits.refusal.into();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let alive = alive.clone();
+                    let slot = match limits.per_ip {
+                        Some(max) => match open.take(peer.ip(), max) {
+                            Some(slot) => Some(slot),
+                            None => {
+                                tracing::info!(%peer, "{name}: too many connections from this address");
+                                let (refusal, linger) = (refusal.clone(), limits.drive.linger);
+                                tokio::spawn(async move {
+                                    refuse(stream, &refusal, linger).await;
+                                    drop(alive);
+                                });
+                                continue;
+                            }
+                        },
+                        None => None,
+                    };
                     let conn = make(local, peer);
-                    let (stop, alive) = (stop.clone(), alive.clone());
+                    let (stop, drive_limits) = (stop.clone(), limits.drive);
                     tokio::spawn(async move {
-                        drive(stream, peer, conn, DriveLimits::default(), stop).await;
-                        drop(alive);
+                        drive(stream, peer, conn, drive_limits, stop).await;
+                        drop((slot, alive));
                     });
                 }
                 Err(e) => {

@@ -39,5 +39,8 @@ impl Connection for Http {
 
 /// Accepts until `stop` fires; each connection runs until it closes (or `stop`).
 pub async fn serve(listener: TcpListener, stop: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
-    accept_loop("http", listener, stop, alive, |local, _| Http(HttpServer::new(ServerConfig::new(local)))).await;
+    accept_loop("http", listener, Default::default(), stop, alive, |local, _| {
+        Http(HttpServer::new(ServerConfig::new(local)))
+    })
+    .await;
 }

@@ -5,24 +5,68 @@
 //! UIDVALIDITY, UIDNEXT and messages, FETCH of bodies, STORE of flags and EXPUNGE, each
 //! one store transaction before the machine's tagged reply.
 //!
-//! Not yet: pushing other sessions' changes (new mail, flags) to a session that is
-//! IDLE; a session sees them when it selects the mailbox again.
+//! What other sessions and servers do to the selected INBOX (mail delivered by SMTP or
+//! the relay, flags stored, messages expunged, by IMAP or POP3) reaches the session
+//! through the store's change bus (`MailBus`) as the machine's `Changed` news: a session
+//! in IDLE hears `* n EXISTS`, `* n FETCH (FLAGS …)` and `* n EXPUNGE` at once (RFC
+//! 2177 §3), one not in IDLE with its next command's response (RFC 9051 §5.2, §7), each
+//! numbered in that session's own view. The subscription is taken under the same store
+//! lock as the SELECT's snapshot, so nothing falls between them; a session's own changes
+//! are left out (it has told its client already).
 
+use crate::drive::Feed;
 use crate::drive::{Connection, Step, accept_loop};
-use crate::mailstore::{AccountId, MailStore};
+use crate::mailstore::{self, AccountId, MailStore, Notice, StoreChange};
 use crate::smtpd::SharedStore;
+use crate::{Lifecycle, MailShared};
+use std::sync::MutexGuard;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::broadcast::error::RecvError;
 use wirelab_core::{Input, Instant, Machine, StreamApp};
-use wirelab_imap::server::{ImapServer, MessageMeta, ServerCommand, ServerConfig, ServerEvent, Snapshot};
+use wirelab_imap::server::{Change, ImapServer, MessageMeta, ServerCommand, ServerConfig, ServerEvent, Snapshot};
 use wirelab_imap::{Flag, Flags, StoreOp};
 
 const INBOX: &str = "INBOX";
+
+/// Session numbers for the change bus, from 1 (0 is no session).
+static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
 struct Imap {
     machine: ImapServer,
     store: SharedStore,
     account: Option<AccountId>,
+    /// This session, as the change bus names the origin of its changes.
+    id: u64,
+    /// The selected INBOX's changes.
+    feed: Option<Feed>,
+}
+
+/// The store, locked, with changes made through it marked as one session's.
+struct Acting<'a>(MutexGuard<'a, MailStore>);
+
+impl std::ops::Deref for Acting<'_> {
+    type Target = MailStore;
+    fn deref(&self) -> &MailStore {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Acting<'_> {
+    fn deref_mut(&mut self) -> &mut MailStore {
+        &mut self.0
+    }
+}
+
+impl Drop for Acting<'_> {
+    fn drop(&mut self) {
+        self.0.set_origin(0);
+    }
+}
+
+/// A stored message's metadata as the IMAP machine takes it.
+fn meta(m: &mailstore::MessageMeta) -> MessageMeta {
+    MessageMeta::new(m.uid, m.size.min(u64::from(u32::MAX)) as u32, flags_of(&m.flags))
 }
 
 fn flags_of(names: &[String]) -> Flags {
@@ -36,8 +80,14 @@ fn flags_of(names: &[String]) -> Flags {
 }
 
 impl Imap {
-    fn store(&self) -> std::sync::MutexGuard<'_, MailStore> {
+    fn store(&self) -> MutexGuard<'_, MailStore> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn acting(&self) -> Acting<'_> {
+        let mut store = self.store();
+        store.set_origin(self.id);
+        Acting(store)
     }
 
     fn answer(&mut self, event: ServerEvent) -> Option<ServerCommand> {
@@ -56,18 +106,20 @@ impl Imap {
                 let Some(account) = self.account.filter(|_| mailbox.eq_ignore_ascii_case(INBOX)) else {
                     return Some(ServerCommand::NoMailbox);
                 };
-                match self.store().snapshot(account, INBOX) {
-                    Ok(s) => ServerCommand::Mailbox(Snapshot {
-                        uidvalidity: s.uidvalidity,
-                        uidnext: s.uidnext,
-                        messages: s
-                            .messages
-                            .iter()
-                            .map(|m| {
-                                MessageMeta::new(m.uid, m.size.min(u64::from(u32::MAX)) as u32, flags_of(&m.flags))
-                            })
-                            .collect(),
-                    }),
+                let store = self.store();
+                // Under one lock: the changes heard are exactly those after the snapshot.
+                let feed = store.bus().subscribe(account);
+                let snapshot = store.snapshot(account, INBOX);
+                drop(store);
+                match snapshot {
+                    Ok(s) => {
+                        self.feed = Some(feed);
+                        ServerCommand::Mailbox(Snapshot {
+                            uidvalidity: s.uidvalidity,
+                            uidnext: s.uidnext,
+                            messages: s.messages.iter().map(meta).collect(),
+                        })
+                    }
                     Err(_) => ServerCommand::NoMailbox,
                 }
             }
@@ -77,7 +129,7 @@ impl Imap {
             },
             ServerEvent::Store { uids, op, flags } => {
                 let account = self.account?;
-                let mut store = self.store();
+                let mut store = self.acting();
                 let Ok(current) = store.snapshot(account, INBOX) else {
                     return Some(ServerCommand::Stored(Vec::new()));
                 };
@@ -106,9 +158,13 @@ impl Imap {
             }
             ServerEvent::Expunge { uids } => {
                 let account = self.account?;
-                let removed = self.store().remove(account, INBOX, &uids).map_or(0, |n| n);
+                let removed = self.acting().remove(account, INBOX, &uids).map_or(0, |n| n);
                 tracing::info!(removed, "imap: expunged");
                 ServerCommand::Expunged(uids)
+            }
+            ServerEvent::Closed { .. } => {
+                self.feed = None;
+                return None;
             }
             _ => return None,
         })
@@ -143,14 +199,52 @@ impl Connection for Imap {
         let _ = self.machine.handle_input(now, Input::Command(ServerCommand::Eof));
         Step::Close
     }
+
+    fn take_feed(&mut self) -> Option<Feed> {
+        self.feed.take()
+    }
+
+    fn put_feed(&mut self, feed: Feed) {
+        self.feed.get_or_insert(feed);
+    }
+
+    fn on_feed(&mut self, now: Instant, item: Result<Notice, RecvError>) -> Step {
+        let change = match item {
+            Ok(n) if n.origin == self.id => return Step::Continue,
+            Ok(n) => match n.change {
+                StoreChange::New(m) => Change::New(meta(&m)),
+                StoreChange::Flags { uid, flags } => Change::Flags { uid, flags: flags_of(&flags) },
+                StoreChange::Expunged { uid } => Change::Expunged { uid },
+            },
+            // Changes were missed: the session's view cannot be trusted any more; end
+            // it (`* BYE`), and the client selects again.
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "imap: a session fell behind its mailbox's changes");
+                let _ = self.machine.handle_input(now, Input::Command(ServerCommand::Close));
+                return Step::Continue;
+            }
+            Err(RecvError::Closed) => return Step::Continue,
+        };
+        if let Err(e) = self.machine.handle_input(now, Input::Command(ServerCommand::Changed(change))) {
+            tracing::debug!("imap: {e}");
+        }
+        Step::Continue
+    }
 }
 
-/// Accepts until `stop` fires; each connection runs until it closes.
-pub async fn serve(listener: TcpListener, store: SharedStore, stop: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
-    accept_loop("imap", listener, stop, alive, move |local, peer| {
+/// Accepts until the server stops; each connection runs until it closes.
+pub async fn serve(listener: TcpListener, shared: MailShared, life: Lifecycle) {
+    let MailShared { store, limits } = shared;
+    // RFC 9051 §7.1.5: BYE may be the greeting: "the server is not willing to accept a
+    // connection from this client".
+    let accept = limits.accept(limits.imap_idle, "* BYE Too many connections from your address\r\n");
+    accept_loop("imap", listener, accept, life.stop, life.alive, move |local, peer| {
         let mut config = ServerConfig::new(local);
         config.peer = Some(peer);
-        Imap { machine: ImapServer::new(config), store: store.clone(), account: None }
+        config.autologout = Some(limits.imap_idle);
+        config.limits.max_line = limits.imap_max_line;
+        let id = SESSIONS.fetch_add(1, Ordering::Relaxed);
+        Imap { machine: ImapServer::new(config), store: store.clone(), account: None, id, feed: None }
     })
     .await;
 }

@@ -1,7 +1,9 @@
 //! The wirelab backend: serves the app embedded in this binary, `/healthz`, `/ws` (a
 //! WebSocket echo spoken by our own RFC 6455 machine, with a wire tap at `/ws/tap/{id}`),
 //! WebRTC signalling rooms (`/signal`), the WebSocket-to-TCP bridge to its own protocol
-//! servers (`/bridge/{service}`), and the teaching HTTP/1.1 server on a port of its own.
+//! servers (`/bridge/{service}`), and the teaching HTTP/1.1 server on a port of its own;
+//! with [`Mail`], the SMTP servers of our mail domains with the relay between them, POP3
+//! and IMAP over one SQLite store, and `POST /mail/session` for mailboxes per browser.
 
 pub mod bridge;
 pub mod drive;
@@ -9,9 +11,11 @@ pub mod front;
 pub mod ftpctl;
 pub mod httpd;
 pub mod imapd;
+pub mod mailsession;
 pub mod mailstore;
 pub mod origin;
 pub mod pop3d;
+pub mod relay;
 pub mod signal;
 pub mod smtpd;
 pub mod wstap;
@@ -56,6 +60,21 @@ pub struct AppState {
     pub signalling: signal::Signalling,
     pub origins: origin::Origins,
     pub life: Lifecycle,
+    /// `POST /mail/session`, when the mail servers run.
+    pub mail_sessions: Option<mailsession::Sessions>,
+}
+
+impl FromRef<AppState> for Option<mailsession::Sessions> {
+    fn from_ref(s: &AppState) -> Self {
+        s.mail_sessions.clone()
+    }
+}
+
+/// `n` random octets from the operating system's CSPRNG, in hexadecimal.
+pub fn random_hex(n: usize) -> Result<String, getrandom::Error> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 impl FromRef<AppState> for origin::Origins {
@@ -98,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bridge", get(bridge::list))
         .route("/bridge/{service}", get(bridge::upgrade))
         .route("/bridge/{service}/data", get(bridge::data))
+        .route("/mail/session", post(mailsession::create))
         .fallback(static_file)
         .with_state(state)
 }
@@ -126,6 +146,86 @@ pub struct Mail {
     pub pop3: Option<TcpListener>,
     /// The IMAP server, for every account.
     pub imap: Option<TcpListener>,
+    /// Where the relay hands each domain's mail, where it differs from that domain's
+    /// listener above (tests, and `--relay-route`).
+    pub routes: BTreeMap<String, SocketAddr>,
+    pub relay: relay::RelayConfig,
+    pub limits: MailLimits,
+    /// Browser sessions' mailboxes (`POST /mail/session`).
+    pub sessions: mailsession::SessionConfig,
+}
+
+/// What every mail server shares.
+#[derive(Clone, Debug)]
+pub struct MailShared {
+    pub store: smtpd::SharedStore,
+    pub limits: MailLimits,
+}
+
+/// What the mail servers allow; each refusal is the protocol's own reply, and everyone
+/// else is served on.
+#[derive(Clone, Debug)]
+pub struct MailLimits {
+    /// The largest message, announced as `SIZE n` in EHLO (RFC 1870); more is 552.
+    pub smtp_max_message_size: u64,
+    /// Recipients per message; the next RCPT gets 452 (RFC 5321 §4.5.3.1.10: at least
+    /// 100 must be accepted).
+    pub smtp_max_recipients: usize,
+    /// Connections open at once from one client address, per server; the next is told
+    /// `421` (SMTP), `-ERR` (POP3) or `* BYE` (IMAP) and closed.
+    pub connections_per_ip: usize,
+    /// SMTP: 421 after this long without a command (RFC 5321 §4.5.3.2.7: at least 5 min).
+    pub smtp_idle: Duration,
+    /// POP3: the autologout timer (RFC 1939 §3: at least 10 min).
+    pub pop3_idle: Duration,
+    /// IMAP: the autologout timer, `* BYE` (RFC 9051 §5.4: at least 30 min).
+    pub imap_idle: Duration,
+    /// IMAP: the longest command line (literals aside), else BAD.
+    pub imap_max_line: usize,
+}
+
+impl Default for MailLimits {
+    fn default() -> Self {
+        MailLimits {
+            smtp_max_message_size: 10 * 1024 * 1024,
+            smtp_max_recipients: 100,
+            connections_per_ip: 20,
+            smtp_idle: Duration::from_secs(5 * 60),
+            pop3_idle: Duration::from_secs(10 * 60),
+            imap_idle: Duration::from_secs(30 * 60),
+            imap_max_line: 8192,
+        }
+    }
+}
+
+impl MailLimits {
+    /// The accept loop's limits for a protocol whose own timer is `idle` and whose
+    /// refusal is `refusal`. The socket's own idle limit is a minute longer, so the
+    /// protocol's timer speaks first.
+    pub fn accept(&self, idle: Duration, refusal: &str) -> drive::AcceptLimits {
+        drive::AcceptLimits {
+            drive: drive::DriveLimits { idle: idle + Duration::from_secs(60), ..Default::default() },
+            per_ip: Some(self.connections_per_ip),
+            refusal: refusal.as_bytes().to_vec(),
+        }
+    }
+}
+
+impl Mail {
+    /// The SMTP servers of `smtp` sharing `store`, with default settings and no POP3 or
+    /// IMAP server.
+    pub fn new(store: smtpd::SharedStore, smtp: Vec<(String, TcpListener)>) -> Self {
+        Mail {
+            store,
+            smtp,
+            pop3: None,
+            imap: None,
+            routes: BTreeMap::new(),
+            relay: relay::RelayConfig::default(),
+            limits: MailLimits::default(),
+            sessions: mailsession::SessionConfig::default(),
+        }
+    }
 }
 
 /// What a deployment may change beyond its addresses.
@@ -166,25 +266,42 @@ pub async fn serve_with(
     let (alive, mut all_done) = mpsc::channel::<()>(1);
     let life = Lifecycle { stop: stop.clone(), alive: alive.clone() };
     let mut services = config.extra_services;
+    let mut mail_sessions = None;
     if let Some(mail) = config.mail {
+        let domains: Vec<String> = mail.smtp.iter().map(|(d, _)| d.to_ascii_lowercase()).collect();
+        let relay = relay::RelayHandle::new(domains);
+        let shared = MailShared { store: mail.store.clone(), limits: mail.limits.clone() };
+        let mut routes = BTreeMap::new();
+        let mut smtp_addrs = Vec::new();
         for (domain, listener) in mail.smtp {
             let addr = listener.local_addr()?;
+            smtp_addrs.push((domain.to_ascii_lowercase(), addr));
             tracing::info!(%addr, domain, "SMTP server");
+            routes.insert(domain.to_ascii_lowercase(), addr);
             let name = format!("smtp-{}", domain.split('.').next().unwrap_or(&domain));
             services.insert(name, bridge::Service::stream(addr));
-            tokio::spawn(smtpd::serve(listener, domain, mail.store.clone(), stop.clone(), alive.clone()));
+            tokio::spawn(smtpd::serve(listener, domain, shared.clone(), relay.clone(), life.clone()));
         }
+        routes.extend(mail.routes.into_iter().map(|(d, a)| (d.to_ascii_lowercase(), a)));
+        tokio::spawn(relay::run(mail.store.clone(), routes, mail.relay, relay, stop.clone()));
+        let (pop3, imap) = (
+            mail.pop3.as_ref().and_then(|l| l.local_addr().ok()),
+            mail.imap.as_ref().and_then(|l| l.local_addr().ok()),
+        );
+        let sessions = mailsession::Sessions::new(mail.store.clone(), mail.sessions.clone(), smtp_addrs, pop3, imap);
+        mail_sessions = Some(sessions);
+        tokio::spawn(mailsession::sweep(mail.store.clone(), mail.sessions.idle_expiry, stop.clone()));
         if let Some(listener) = mail.pop3 {
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "POP3 server");
             services.insert("pop3".to_string(), bridge::Service::stream(addr));
-            tokio::spawn(pop3d::serve(listener, mail.store.clone(), stop.clone(), alive.clone()));
+            tokio::spawn(pop3d::serve(listener, shared.clone(), life.clone()));
         }
         if let Some(listener) = mail.imap {
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "IMAP server");
             services.insert("imap".to_string(), bridge::Service::stream(addr));
-            tokio::spawn(imapd::serve(listener, mail.store.clone(), stop.clone(), alive.clone()));
+            tokio::spawn(imapd::serve(listener, shared.clone(), life.clone()));
         }
     }
     if let Some(http) = listeners.http {
@@ -199,6 +316,7 @@ pub async fn serve_with(
         signalling: signal::Signalling::default(),
         origins: config.origins.clone(),
         life: life.clone(),
+        mail_sessions,
     };
     let tap: front::Tap = {
         let (taps, life, origins) = (state.taps.clone(), life.clone(), config.origins);

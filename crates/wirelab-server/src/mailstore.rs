@@ -10,8 +10,11 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::broadcast;
 
 /// An account's row id.
 pub type AccountId = i64;
@@ -24,6 +27,9 @@ pub enum StoreError {
     Exists(String),
     /// No such account or mailbox.
     NotFound(String),
+    /// The mailbox would hold more than its account's quota (RFC 5321 §4.2.2's 552
+    /// "exceeded storage allocation").
+    OverQuota(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -32,6 +38,7 @@ impl std::fmt::Display for StoreError {
             StoreError::Sqlite(e) => write!(f, "mail store: {e}"),
             StoreError::Exists(a) => write!(f, "the account {a} exists already"),
             StoreError::NotFound(what) => write!(f, "no {what}"),
+            StoreError::OverQuota(a) => write!(f, "the mailbox of {a} is full"),
         }
     }
 }
@@ -65,6 +72,50 @@ pub struct Snapshot {
     pub messages: Vec<MessageMeta>,
 }
 
+/// A change to an account's INBOX, as the sessions watching it hear of it (RFC 9051
+/// §7.3.1 EXISTS, §7.5.2 FETCH, §7.5.1 EXPUNGE).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreChange {
+    New(MessageMeta),
+    Flags { uid: u32, flags: Vec<String> },
+    Expunged { uid: u32 },
+}
+
+/// A change and who made it: [`MailStore::set_origin`]'s value at the time (0: no
+/// session, e.g. SMTP delivery), so a session can leave out its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub origin: u64,
+    pub change: StoreChange,
+}
+
+/// The change bus: one broadcast channel per account with someone listening. Changes
+/// are published while the store is locked, right after their commit, so every
+/// listener hears them in commit order; a listener that subscribes under the same lock
+/// as it reads a snapshot misses nothing and hears nothing twice.
+#[derive(Clone, Debug, Default)]
+pub struct MailBus(Arc<Mutex<HashMap<AccountId, broadcast::Sender<Notice>>>>);
+
+/// How many changes a listener may fall behind before it is told it lagged.
+const BUS_CAPACITY: usize = 1024;
+
+impl MailBus {
+    pub fn subscribe(&self, account: AccountId) -> broadcast::Receiver<Notice> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(account).or_insert_with(|| broadcast::channel(BUS_CAPACITY).0).subscribe()
+    }
+
+    fn publish(&self, account: AccountId, notice: Notice) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = map.get(&account)
+            && tx.send(notice).is_err()
+        {
+            // Nobody listens any more.
+            map.remove(&account);
+        }
+    }
+}
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS account (
     id INTEGER PRIMARY KEY,
@@ -90,7 +141,52 @@ CREATE TABLE IF NOT EXISTS message (
     data BLOB NOT NULL,
     UNIQUE (mailbox, uid)
 );
+-- account also has the columns of ACCOUNT_COLUMNS.
+CREATE TABLE IF NOT EXISTS outbound (
+    id INTEGER PRIMARY KEY,
+    hop_from TEXT NOT NULL,
+    reverse_path TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    data BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    created INTEGER NOT NULL
+);
 ";
+
+/// The account columns for browser sessions (`POST /mail/session`): made for one, to
+/// expire after a time without use (a login, or mail delivered), with a quota.
+const ACCOUNT_COLUMNS: [(&str, &str); 4] = [
+    ("ephemeral", "INTEGER NOT NULL DEFAULT 0"),
+    ("last_used", "INTEGER NOT NULL DEFAULT 0"),
+    ("creator", "TEXT NOT NULL DEFAULT ''"),
+    ("quota", "INTEGER"),
+];
+
+/// A message waiting in the outbound queue for the next hop (RFC 5321 §3.6, §4.5.4.1):
+/// one row per recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outbound {
+    /// The domain whose server relays it: the name it gives in EHLO.
+    pub hop_from: String,
+    /// The reverse-path, `a@b.test`, or empty for the null reverse-path `<>` (bounces,
+    /// RFC 5321 §4.5.5).
+    pub reverse_path: String,
+    /// The forward-path, `bob@south.test`.
+    pub recipient: String,
+    /// The content, with this server's `Received:` first.
+    pub data: Vec<u8>,
+}
+
+/// A queued message as the relay reads it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Queued {
+    pub id: i64,
+    pub message: Outbound,
+    /// Attempts made so far (each ended with a temporary failure).
+    pub attempts: u32,
+    pub last_error: String,
+}
 
 fn now_secs() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
@@ -103,11 +199,48 @@ fn hash(salt: &[u8], password: &str) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
+/// A new message in `account`'s INBOX, inside a transaction; its UID. An account with a
+/// quota takes it only if it stays within it.
+fn insert_message(tx: &rusqlite::Transaction<'_>, account: AccountId, data: &[u8]) -> Result<u32> {
+    let (quota, used, address): (Option<i64>, i64, String) = tx.query_row(
+        "SELECT a.quota, coalesce((SELECT sum(length(m.data)) FROM message m JOIN mailbox b ON m.mailbox = b.id
+                                   WHERE b.account = a.id), 0), a.address
+         FROM account a WHERE a.id = ?1",
+        [account],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    if quota.is_some_and(|q| used + data.len() as i64 > q) {
+        return Err(StoreError::OverQuota(address));
+    }
+    tx.execute("UPDATE account SET last_used = ?1 WHERE id = ?2", params![now_secs(), account])?;
+    let (mailbox, uid): (i64, u32) =
+        tx.query_row("SELECT id, uidnext FROM mailbox WHERE account = ?1 AND name = 'INBOX'", [account], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    tx.execute(
+        "INSERT INTO message (mailbox, uid, internal_date, data) VALUES (?1, ?2, ?3, ?4)",
+        params![mailbox, uid, now_secs(), data],
+    )?;
+    tx.execute("UPDATE mailbox SET uidnext = ?1 WHERE id = ?2", params![uid + 1, mailbox])?;
+    Ok(uid)
+}
+
+fn insert_outbound(tx: &rusqlite::Transaction<'_>, o: &Outbound) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO outbound (hop_from, reverse_path, recipient, data, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![o.hop_from, o.reverse_path, o.recipient, o.data, now_secs()],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
 /// The store. One connection; callers serialise access (the server holds it in a mutex
 /// and calls it from blocking tasks).
 #[derive(Debug)]
 pub struct MailStore {
     db: Connection,
+    bus: MailBus,
+    /// Who makes the changes now (see [`Notice::origin`]).
+    origin: u64,
 }
 
 impl MailStore {
@@ -131,7 +264,82 @@ impl MailStore {
     fn init(db: Connection) -> Result<Self> {
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.execute_batch(SCHEMA)?;
-        Ok(MailStore { db })
+        // Columns added since the first schema: a store made before gets them here.
+        let columns: Vec<String> = db
+            .prepare("SELECT name FROM pragma_table_info('account')")?
+            .query_map([], |r| r.get(0))?
+            .collect::<std::result::Result<_, _>>()?;
+        for (name, decl) in ACCOUNT_COLUMNS {
+            if !columns.iter().any(|c| c == name) {
+                db.execute_batch(&format!("ALTER TABLE account ADD COLUMN {name} {decl}"))?;
+            }
+        }
+        Ok(MailStore { db, bus: MailBus::default(), origin: 0 })
+    }
+
+    /// Creates the two accounts of one browser session (`u…@north.test`, `u…@south.test`)
+    /// with one password, in one transaction: accounts that expire after a time without
+    /// use, made by `creator` (a client address), each holding at most `quota` octets.
+    pub fn create_session(&mut self, addresses: &[String], password: &str, creator: &str, quota: u64) -> Result<()> {
+        let tx = self.db.transaction()?;
+        for a in addresses {
+            let mut salt = [0u8; 16];
+            getrandom::fill(&mut salt).map_err(|e| StoreError::NotFound(format!("randomness ({e})")))?;
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO account (address, salt, password_hash, created, ephemeral, last_used, creator, quota)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?4, ?5, ?6)",
+                params![a, &salt[..], hash(&salt, password), now_secs(), creator, quota as i64],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Exists(a.clone()));
+            }
+            tx.execute(
+                "INSERT INTO mailbox (account, name, uidvalidity, uidnext) VALUES (?1, 'INBOX', ?2, 1)",
+                params![tx.last_insert_rowid(), (now_secs() as u32).max(1)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many session accounts there are: all, and `creator`'s.
+    pub fn session_accounts(&self, creator: &str) -> Result<(u64, u64)> {
+        Ok(self.db.query_row(
+            "SELECT count(*), coalesce(sum(creator = ?1), 0) FROM account WHERE ephemeral = 1",
+            [creator],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Removes the session accounts unused for `idle_secs` (their mail goes with them);
+    /// how many went. The demo accounts are never removed.
+    pub fn expire_sessions(&mut self, idle_secs: u64) -> Result<usize> {
+        let before = now_secs() - idle_secs as i64;
+        Ok(self.db.execute("DELETE FROM account WHERE ephemeral = 1 AND last_used < ?1", [before])?)
+    }
+
+    fn touch(&self, account: AccountId) -> Result<()> {
+        self.db.execute("UPDATE account SET last_used = ?1 WHERE id = ?2", params![now_secs(), account])?;
+        Ok(())
+    }
+
+    /// The change bus.
+    pub fn bus(&self) -> &MailBus {
+        &self.bus
+    }
+
+    /// Changes from now on are `origin`'s (0: nobody's in particular).
+    pub fn set_origin(&mut self, origin: u64) {
+        self.origin = origin;
+    }
+
+    fn publish(&self, account: AccountId, change: StoreChange) {
+        self.bus.publish(account, Notice { origin: self.origin, change });
+    }
+
+    fn published_new(&self, account: AccountId, uid: u32, data: &[u8]) {
+        let meta = MessageMeta { uid, size: data.len() as u64, flags: Vec::new(), internal_date: now_secs() };
+        self.publish(account, StoreChange::New(meta));
     }
 
     /// Creates `address` with `password` and its INBOX.
@@ -180,7 +388,11 @@ impl MailStore {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?;
-        Ok(row.filter(|(_, salt, h)| hash(salt, password) == *h).map(|(id, _, _)| id))
+        let id = row.filter(|(_, salt, h)| hash(salt, password) == *h).map(|(id, _, _)| id);
+        if let Some(id) = id {
+            self.touch(id)?;
+        }
+        Ok(id)
     }
 
     fn mailbox_id(&self, account: AccountId, name: &str) -> Result<i64> {
@@ -195,17 +407,85 @@ impl MailStore {
     pub fn deliver(&mut self, address: &str, data: &[u8]) -> Result<Option<u32>> {
         let Some(account) = self.account(address)? else { return Ok(None) };
         let tx = self.db.transaction()?;
-        let (mailbox, uid): (i64, u32) =
-            tx.query_row("SELECT id, uidnext FROM mailbox WHERE account = ?1 AND name = 'INBOX'", [account], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        tx.execute(
-            "INSERT INTO message (mailbox, uid, internal_date, data) VALUES (?1, ?2, ?3, ?4)",
-            params![mailbox, uid, now_secs(), data],
-        )?;
-        tx.execute("UPDATE mailbox SET uidnext = ?1 WHERE id = ?2", params![uid + 1, mailbox])?;
+        let uid = insert_message(&tx, account, data)?;
         tx.commit()?;
+        self.published_new(account, uid, data);
         Ok(Some(uid))
+    }
+
+    /// One SMTP transaction's outcome, all or nothing, in one SQLite transaction: a copy
+    /// in each local recipient's INBOX and a row in the outbound queue for each recipient
+    /// to relay. Only after this returns may the server say 250 (RFC 5321 §6.1). The
+    /// INBOX UIDs, in the order of `local`; an unknown local address is `NotFound` and
+    /// nothing is kept.
+    pub fn accept(&mut self, local: &[String], data: &[u8], outbound: &[Outbound]) -> Result<Vec<u32>> {
+        let mut accounts = Vec::new();
+        for a in local {
+            accounts.push(self.account(a)?.ok_or_else(|| StoreError::NotFound(format!("account {a}")))?);
+        }
+        let tx = self.db.transaction()?;
+        let mut uids = Vec::new();
+        for &account in &accounts {
+            uids.push(insert_message(&tx, account, data)?);
+        }
+        for o in outbound {
+            insert_outbound(&tx, o)?;
+        }
+        tx.commit()?;
+        for (&account, &uid) in accounts.iter().zip(&uids) {
+            self.published_new(account, uid, data);
+        }
+        Ok(uids)
+    }
+
+    /// Puts one message in the outbound queue (a bounce, RFC 5321 §4.5.5).
+    pub fn enqueue(&mut self, o: &Outbound) -> Result<i64> {
+        let tx = self.db.transaction()?;
+        let id = insert_outbound(&tx, o)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The outbound queue, oldest first, at most `limit` rows.
+    pub fn queued(&self, limit: usize) -> Result<Vec<Queued>> {
+        let mut stmt = self.db.prepare(
+            "SELECT id, hop_from, reverse_path, recipient, data, attempts, last_error FROM outbound ORDER BY id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(Queued {
+                id: r.get(0)?,
+                message: Outbound {
+                    hop_from: r.get(1)?,
+                    reverse_path: r.get(2)?,
+                    recipient: r.get(3)?,
+                    data: r.get(4)?,
+                },
+                attempts: r.get(5)?,
+                last_error: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    /// Records a temporary failure: one more attempt, and why.
+    pub fn defer(&mut self, id: i64, error: &str) -> Result<()> {
+        self.db.execute(
+            "UPDATE outbound SET attempts = attempts + 1, last_error = ?1 WHERE id = ?2",
+            params![error, id],
+        )?;
+        Ok(())
+    }
+
+    /// Takes a message off the queue: delivered, or given up on with `bounce` queued in
+    /// its place, in the same transaction (so a crash loses neither).
+    pub fn dequeue(&mut self, id: i64, bounce: Option<&Outbound>) -> Result<()> {
+        let tx = self.db.transaction()?;
+        tx.execute("DELETE FROM outbound WHERE id = ?1", [id])?;
+        if let Some(b) = bounce {
+            insert_outbound(&tx, b)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// The mailbox's UIDs, sizes and flags, in UID order.
@@ -252,6 +532,9 @@ impl MailStore {
             "UPDATE message SET flags = ?1 WHERE mailbox = ?2 AND uid = ?3",
             params![flags.join(" "), mailbox, uid],
         )?;
+        if n == 1 {
+            self.publish(account, StoreChange::Flags { uid, flags: flags.to_vec() });
+        }
         Ok(n == 1)
     }
 
@@ -260,12 +543,17 @@ impl MailStore {
     pub fn remove(&mut self, account: AccountId, name: &str, uids: &[u32]) -> Result<usize> {
         let mailbox = self.mailbox_id(account, name)?;
         let tx = self.db.transaction()?;
-        let mut n = 0;
-        for uid in uids {
-            n += tx.execute("DELETE FROM message WHERE mailbox = ?1 AND uid = ?2", params![mailbox, uid])?;
+        let mut gone = Vec::new();
+        for &uid in uids {
+            if tx.execute("DELETE FROM message WHERE mailbox = ?1 AND uid = ?2", params![mailbox, uid])? > 0 {
+                gone.push(uid);
+            }
         }
         tx.commit()?;
-        Ok(n)
+        for &uid in &gone {
+            self.publish(account, StoreChange::Expunged { uid });
+        }
+        Ok(gone.len())
     }
 }
 
@@ -295,6 +583,74 @@ mod tests {
         assert_eq!((snap.uidnext, snap.messages.iter().map(|m| m.uid).collect::<Vec<_>>()), (3, vec![2]));
         assert_eq!(s.message(alice, "INBOX", 2)?.as_deref(), Some(&b"Subject: two\r\n\r\nho\r\n"[..]));
         assert_eq!(s.message(alice, "INBOX", 1)?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn accept_is_all_or_nothing_and_the_queue_keeps_its_rows() -> Result<()> {
+        let mut s = MailStore::in_memory()?;
+        let alice = s.create_account("alice@north.test", "wirelab")?;
+        let out = Outbound {
+            hop_from: "north.test".into(),
+            reverse_path: "alice@north.test".into(),
+            recipient: "bob@south.test".into(),
+            data: b"Subject: x\r\n\r\n".to_vec(),
+        };
+        // An unknown local recipient: nothing delivered, nothing queued.
+        let both = ["alice@north.test".to_string(), "nobody@north.test".to_string()];
+        assert!(matches!(s.accept(&both, b"x", std::slice::from_ref(&out)), Err(StoreError::NotFound(_))));
+        assert!(s.snapshot(alice, "INBOX")?.messages.is_empty());
+        assert!(s.queued(10)?.is_empty());
+        assert_eq!(s.accept(&both[..1], b"x", std::slice::from_ref(&out))?, [1]);
+        let q = s.queued(10)?;
+        assert_eq!((q.len(), &q[0].message, q[0].attempts), (1, &out, 0));
+        s.defer(q[0].id, "421 busy")?;
+        assert_eq!((s.queued(10)?[0].attempts, s.queued(10)?[0].last_error.as_str()), (1, "421 busy"));
+        let bounce = Outbound { reverse_path: String::new(), recipient: "alice@north.test".into(), ..out.clone() };
+        s.dequeue(q[0].id, Some(&bounce))?;
+        let q = s.queued(10)?;
+        assert_eq!((q.len(), &q[0].message), (1, &bounce));
+        Ok(())
+    }
+
+    #[test]
+    fn listeners_hear_every_committed_change_in_order_with_its_origin() -> Result<()> {
+        let mut s = MailStore::in_memory()?;
+        let alice = s.create_account("alice@north.test", "wirelab")?;
+        let mut rx = s.bus().subscribe(alice);
+        s.deliver("alice@north.test", b"one")?;
+        s.set_origin(7);
+        s.set_flags(alice, "INBOX", 1, &["\\Seen".to_string()])?;
+        assert!(!s.set_flags(alice, "INBOX", 9, &[])?, "no such message: nothing heard");
+        s.remove(alice, "INBOX", &[1, 2])?;
+        let heard: Vec<(u64, StoreChange)> =
+            std::iter::from_fn(|| rx.try_recv().ok()).map(|n| (n.origin, n.change)).collect();
+        assert_eq!(heard.len(), 3, "{heard:?}");
+        assert!(matches!(&heard[0], (0, StoreChange::New(m)) if m.uid == 1 && m.size == 3));
+        assert_eq!(heard[1], (7, StoreChange::Flags { uid: 1, flags: vec!["\\Seen".into()] }));
+        assert_eq!(heard[2], (7, StoreChange::Expunged { uid: 1 }));
+        Ok(())
+    }
+
+    #[test]
+    fn session_accounts_have_quotas_are_counted_and_expire() -> Result<()> {
+        let mut s = MailStore::in_memory()?;
+        s.create_account("alice@north.test", "wirelab")?;
+        let pair = ["ua@north.test".to_string(), "ua@south.test".to_string()];
+        s.create_session(&pair, "pw", "192.0.2.1", 10)?;
+        assert!(matches!(s.create_session(&pair, "pw", "192.0.2.1", 10), Err(StoreError::Exists(_))));
+        s.create_session(&["ub@north.test".to_string()], "pw", "192.0.2.2", 10)?;
+        assert_eq!(s.session_accounts("192.0.2.1")?, (3, 2));
+        assert!(s.authenticate("ua@south.test", "pw")?.is_some());
+        assert_eq!(s.deliver("ua@north.test", b"0123456789")?, Some(1));
+        assert!(matches!(s.deliver("ua@north.test", b"x"), Err(StoreError::OverQuota(_))));
+        assert_eq!(s.expire_sessions(3600)?, 0, "used just now");
+        s.db.execute("UPDATE account SET last_used = 0 WHERE address = 'ub@north.test'", [])?;
+        assert_eq!(s.expire_sessions(3600)?, 1);
+        assert_eq!(s.account("ub@north.test")?, None);
+        s.db.execute("UPDATE account SET last_used = 0", [])?;
+        assert_eq!(s.expire_sessions(3600)?, 2, "the demo account stays");
+        assert!(s.account("alice@north.test")?.is_some());
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use wirelab_core::export;
 use wirelab_scenarios::CATALOGUE;
 
@@ -21,6 +22,8 @@ struct Cli {
     serve: ServeArgs,
 }
 
+// `serve`'s options are the large variant; the command line is parsed once.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Serve the app, /ws and /healthz (the default when no subcommand is given).
@@ -72,6 +75,51 @@ struct ServeArgs {
     /// Keep mail in memory only: everything is gone when the server stops.
     #[arg(long, env = "WIRELAB_IN_MEMORY")]
     in_memory: bool,
+    /// Where the relay hands a domain's mail, `south.test=127.0.0.1:2600`, instead of that
+    /// domain's own SMTP listener; repeat, or comma-separate in the variable.
+    #[arg(long = "relay-route", env = "WIRELAB_RELAY_ROUTES", value_delimiter = ',', value_parser = parse_route)]
+    relay_routes: Vec<(String, SocketAddr)>,
+    /// The relay's first wait after a temporary failure, in milliseconds; it doubles
+    /// after each further one (up to 30 minutes; given up after 10 attempts).
+    #[arg(long, env = "WIRELAB_RELAY_RETRY_MS", default_value_t = 30_000)]
+    relay_retry_ms: u64,
+    /// The largest message the SMTP servers take, in octets (announced with SIZE; 552).
+    #[arg(long, env = "WIRELAB_SMTP_MAX_SIZE", default_value_t = 10 * 1024 * 1024)]
+    smtp_max_size: u64,
+    /// Recipients per message (the next RCPT gets 452).
+    #[arg(long, env = "WIRELAB_SMTP_MAX_RECIPIENTS", default_value_t = 100)]
+    smtp_max_recipients: usize,
+    /// Connections open at once from one address, per mail server (421 / -ERR / * BYE).
+    #[arg(long, env = "WIRELAB_MAIL_CONNECTIONS_PER_IP", default_value_t = 20)]
+    mail_connections_per_ip: usize,
+    /// SMTP: seconds without a command before 421 (RFC 5321 §4.5.3.2.7).
+    #[arg(long, env = "WIRELAB_SMTP_IDLE_SECS", default_value_t = 300)]
+    smtp_idle_secs: u64,
+    /// POP3: seconds without a command before the autologout (RFC 1939 §3).
+    #[arg(long, env = "WIRELAB_POP3_IDLE_SECS", default_value_t = 600)]
+    pop3_idle_secs: u64,
+    /// IMAP: seconds without a command before `* BYE` (RFC 9051 §5.4).
+    #[arg(long, env = "WIRELAB_IMAP_IDLE_SECS", default_value_t = 1800)]
+    imap_idle_secs: u64,
+    /// Browser sessions' mailboxes (`POST /mail/session`) are removed after this many
+    /// seconds without use.
+    #[arg(long, env = "WIRELAB_MAIL_SESSION_IDLE_SECS", default_value_t = 24 * 60 * 60)]
+    mail_session_idle_secs: u64,
+    /// Browser sessions per client address (429 beyond).
+    #[arg(long, env = "WIRELAB_MAIL_SESSIONS_PER_IP", default_value_t = 5)]
+    mail_sessions_per_ip: u64,
+    /// Browser sessions in all (503 beyond).
+    #[arg(long, env = "WIRELAB_MAIL_SESSIONS_TOTAL", default_value_t = 1000)]
+    mail_sessions_total: u64,
+    /// Octets each browser session's mailbox holds (552 beyond).
+    #[arg(long, env = "WIRELAB_MAIL_SESSION_QUOTA", default_value_t = 1024 * 1024)]
+    mail_session_quota: u64,
+}
+
+fn parse_route(s: &str) -> Result<(String, SocketAddr), String> {
+    let (domain, addr) = s.split_once('=').ok_or_else(|| format!("{s}: expected DOMAIN=HOST:PORT"))?;
+    let addr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
+    Ok((domain.trim().to_ascii_lowercase(), addr))
 }
 
 /// The demo accounts every store starts with (README: "Mail").
@@ -215,11 +263,28 @@ fn serve(args: ServeArgs) -> ExitCode {
         println!("wirelab http server on http://{}", http.local_addr()?);
         // The xtask and the e2e test read this line to learn the port: print it last.
         println!("wirelab listening on http://{}", app.local_addr()?);
-        let mail = wirelab_server::Mail {
-            store: std::sync::Arc::new(std::sync::Mutex::new(store)),
-            smtp: vec![("north.test".to_string(), north), ("south.test".to_string(), south)],
-            pop3: Some(pop3),
-            imap: Some(imap),
+        let mut mail = wirelab_server::Mail::new(
+            std::sync::Arc::new(std::sync::Mutex::new(store)),
+            vec![("north.test".to_string(), north), ("south.test".to_string(), south)],
+        );
+        mail.pop3 = Some(pop3);
+        mail.imap = Some(imap);
+        mail.routes = args.relay_routes.iter().cloned().collect();
+        mail.relay.retry_base = Duration::from_millis(args.relay_retry_ms);
+        mail.limits = wirelab_server::MailLimits {
+            smtp_max_message_size: args.smtp_max_size,
+            smtp_max_recipients: args.smtp_max_recipients,
+            connections_per_ip: args.mail_connections_per_ip,
+            smtp_idle: Duration::from_secs(args.smtp_idle_secs),
+            pop3_idle: Duration::from_secs(args.pop3_idle_secs),
+            imap_idle: Duration::from_secs(args.imap_idle_secs),
+            ..Default::default()
+        };
+        mail.sessions = wirelab_server::mailsession::SessionConfig {
+            per_ip: args.mail_sessions_per_ip,
+            total: args.mail_sessions_total,
+            quota: args.mail_session_quota,
+            idle_expiry: Duration::from_secs(args.mail_session_idle_secs),
         };
         let listeners = wirelab_server::Listeners { app, http: Some(http) };
         let config = wirelab_server::ServeConfig {

@@ -8,8 +8,8 @@
 use crate::drive::{Connection, Step, accept_loop};
 use crate::mailstore::AccountId;
 use crate::smtpd::SharedStore;
+use crate::{Lifecycle, MailShared};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
 use wirelab_core::{Input, Instant, Machine, StreamApp};
 use wirelab_pop3::server::{MessageInfo, Pop3Server, ServerCommand, ServerConfig, ServerEvent};
 
@@ -91,10 +91,16 @@ impl Connection for Pop3 {
     }
 }
 
-/// Accepts until `stop` fires; each connection runs until it closes.
-pub async fn serve(listener: TcpListener, store: SharedStore, stop: watch::Receiver<bool>, alive: mpsc::Sender<()>) {
-    accept_loop("pop3", listener, stop, alive, move |local, _| Pop3 {
-        machine: Pop3Server::new(ServerConfig::new(local, "wirelab")),
+/// Accepts until the server stops; each connection runs until it closes.
+pub async fn serve(listener: TcpListener, shared: MailShared, life: Lifecycle) {
+    let MailShared { store, limits } = shared;
+    // RFC 3206 §4: [SYS/TEMP], a temporary problem of the system.
+    let accept = limits.accept(limits.pop3_idle, "-ERR [SYS/TEMP] too many connections from your address\r\n");
+    accept_loop("pop3", listener, accept, life.stop, life.alive, move |local, _| Pop3 {
+        machine: Pop3Server::new(ServerConfig {
+            autologout: Some(limits.pop3_idle),
+            ..ServerConfig::new(local, "wirelab")
+        }),
         store: store.clone(),
         account: None,
     })

@@ -4,19 +4,25 @@
 //! the machine's questions from the shared mail store. A recipient exists if the store
 //! has the account; a message is committed to the store (one SQLite transaction,
 //! `synchronous=FULL`) before the machine is told `Stored` and only then says 250
-//! (RFC 5321 §6.1). Mail for other domains is refused (550): relaying comes later.
+//! (RFC 5321 §6.1). Mail for our other domains (south.test at north's server) is
+//! accepted for relaying: it goes into the store's outbound queue in that same
+//! transaction, and the relay (`relay.rs`) carries it to the next hop. Mail for any other
+//! domain is refused (550, no open relay: RFC 5321 §7.1).
 
 use crate::drive::{Connection, Step, accept_loop};
-use crate::mailstore::MailStore;
+use crate::mailstore::{MailStore, Outbound};
+use crate::relay::RelayHandle;
+use crate::{Lifecycle, MailLimits, MailShared};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
 use wirelab_core::{Input, Instant, Machine, StreamApp};
 use wirelab_smtp::server::{
     Envelope, RecipientPolicy, RecipientVerdict, ServerCommand, ServerConfig, ServerEvent, SmtpServer, StoreError,
 };
-use wirelab_smtp::wire::ForwardPath;
+use wirelab_smtp::trace::return_path_header;
+use wirelab_smtp::wire::{ForwardPath, ReversePath};
 
 /// The store as the servers share it.
 pub type SharedStore = Arc<Mutex<MailStore>>;
@@ -38,25 +44,51 @@ struct Smtp {
     machine: SmtpServer,
     store: SharedStore,
     domain: String,
+    relay: RelayHandle,
 }
 
 impl Smtp {
-    /// Stores one copy per local recipient, all or none (each delivery commits on its
-    /// own; a failure part-way is reported as a temporary error so the client retries,
-    /// RFC 5321 §4.2.5).
+    /// Stores one copy per local recipient and queues one per relayed recipient, all or
+    /// none, in one store transaction.
     fn deliver(&self, envelope: &Envelope, data: &[u8]) -> Result<String, StoreError> {
-        let mut store = lock(&self.store);
-        let mut ids = Vec::new();
-        for r in envelope.recipients.iter().filter(|r| !r.relay) {
-            let to = address(&r.path, &self.domain);
-            match store.deliver(&to, data) {
-                Ok(Some(uid)) => ids.push(format!("{to}/{uid}")),
-                // Checked at RCPT; gone since (an expired session's account).
-                Ok(None) => return Err(StoreError::Rejected(format!("{to} no longer exists"))),
-                Err(e) => return Err(StoreError::Temporary(e.to_string())),
+        let local: Vec<String> =
+            envelope.recipients.iter().filter(|r| !r.relay).map(|r| address(&r.path, &self.domain)).collect();
+        let reverse_path = match &envelope.from {
+            ReversePath::Null => String::new(),
+            ReversePath::Mailbox(m) => m.to_string(),
+        };
+        let outbound: Vec<Outbound> = envelope
+            .recipients
+            .iter()
+            .filter(|r| r.relay)
+            .map(|r| Outbound {
+                hop_from: self.domain.clone(),
+                reverse_path: reverse_path.clone(),
+                recipient: address(&r.path, &self.domain),
+                data: data.to_vec(),
+            })
+            .collect();
+        // RFC 5321 §4.4: "When the delivery SMTP server makes the "final delivery" of a
+        // message, it inserts a return-path line at the beginning of the mail data".
+        let mut copy = return_path_header(&envelope.from).into_bytes();
+        copy.extend_from_slice(data);
+        let uids = match lock(&self.store).accept(&local, &copy, &outbound) {
+            Ok(uids) => uids,
+            // Checked at RCPT; gone since (an expired session's account).
+            Err(crate::mailstore::StoreError::NotFound(what)) => {
+                return Err(StoreError::Rejected(format!("{what} no longer exists")));
             }
+            Err(e @ crate::mailstore::StoreError::OverQuota(_)) => {
+                return Err(StoreError::ExceededStorage(e.to_string()));
+            }
+            Err(e) => return Err(StoreError::Temporary(e.to_string())),
+        };
+        if !outbound.is_empty() {
+            self.relay.wake();
         }
-        Ok(ids.join(" "))
+        let mut ids: Vec<String> = local.iter().zip(uids).map(|(to, uid)| format!("{to}/{uid}")).collect();
+        ids.extend(outbound.iter().map(|o| format!("queued:{}", o.recipient)));
+        Ok(ids.join(","))
     }
 
     fn verdict(&self, path: &ForwardPath) -> RecipientVerdict {
@@ -111,26 +143,34 @@ impl Connection for Smtp {
     }
 }
 
-/// The machine's configuration for `domain`: recipients asked of the store, no relay.
-pub fn config(local: SocketAddr, domain: &str) -> ServerConfig {
+/// The machine's configuration for `domain`: recipients asked of the store, relaying
+/// only to our `other` domains, a `Received:` id unique to the connection.
+pub fn config(local: SocketAddr, domain: &str, other: &[String], limits: &MailLimits) -> ServerConfig {
+    static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
     let mut c = ServerConfig::new(local, domain);
+    c.max_message_size = limits.smtp_max_message_size;
+    c.max_recipients = limits.smtp_max_recipients;
+    c.idle_timeout = Some(limits.smtp_idle);
     c.recipients = RecipientPolicy::AskDriver;
+    c.relay_domains = other.iter().filter(|d| !d.eq_ignore_ascii_case(domain)).cloned().collect();
     c.epoch_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    // `<start>.<connection>` in hexadecimal, then the machine's `.<transaction>`.
+    let n = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    c.id_prefix = Some(format!("{:X}.{n:X}", c.epoch_unix));
     c
 }
 
-/// Accepts for `domain` until `stop` fires; each connection runs until it closes.
-pub async fn serve(
-    listener: TcpListener,
-    domain: String,
-    store: SharedStore,
-    stop: watch::Receiver<bool>,
-    alive: mpsc::Sender<()>,
-) {
-    accept_loop("smtp", listener, stop, alive, move |local, _| Smtp {
-        machine: SmtpServer::new(config(local, &domain)),
+/// Accepts for `domain` until the server stops; each connection runs until it closes.
+pub async fn serve(listener: TcpListener, domain: String, shared: MailShared, relay: RelayHandle, life: Lifecycle) {
+    let MailShared { store, limits } = shared;
+    // RFC 5321 §3.8, §4.2.2: 421 "Service not available, closing transmission channel".
+    let refusal = format!("421 {domain} Too many connections from your address, closing transmission channel\r\n");
+    let accept = limits.accept(limits.smtp_idle, &refusal);
+    accept_loop("smtp", listener, accept, life.stop, life.alive, move |local, _| Smtp {
+        machine: SmtpServer::new(config(local, &domain, &relay.domains, &limits)),
         store: store.clone(),
         domain: domain.clone(),
+        relay: relay.clone(),
     })
     .await;
 }

@@ -1,76 +1,12 @@
 //! The SMTP servers on real loopback ports against clients nobody here wrote: Python's
 //! smtplib and curl's `smtp://`. What they send must be in the store, with our
-//! `Received:` field, before the 250; unknown recipients and other domains are refused
-//! and the session goes on.
+//! `Received:` field, before the 250; unknown recipients and foreign domains are refused
+//! (no open relay) and the session goes on.
 
-use std::net::SocketAddr;
+mod support;
+
 use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::oneshot;
-use wirelab_server::mailstore::MailStore;
-use wirelab_server::{Listeners, Mail, ServeConfig};
-
-struct Running {
-    north: SocketAddr,
-    pop3: SocketAddr,
-    imap: SocketAddr,
-    store: Arc<Mutex<MailStore>>,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-async fn start() -> Running {
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let app = wirelab_server::bind(any).await.expect("bind");
-    let (north, south) =
-        (wirelab_server::bind(any).await.expect("bind"), wirelab_server::bind(any).await.expect("bind"));
-    let north_addr = north.local_addr().expect("addr");
-    let pop3 = wirelab_server::bind(any).await.expect("bind");
-    let pop3_addr = pop3.local_addr().expect("addr");
-    let imap = wirelab_server::bind(any).await.expect("bind");
-    let imap_addr = imap.local_addr().expect("addr");
-    let mut store = MailStore::in_memory().expect("store");
-    store.create_account("alice@north.test", "wirelab").expect("alice");
-    store.create_account("bob@south.test", "wirelab").expect("bob");
-    let store = Arc::new(Mutex::new(store));
-    let mail = Mail {
-        store: store.clone(),
-        smtp: vec![("north.test".into(), north), ("south.test".into(), south)],
-        pop3: Some(pop3),
-        imap: Some(imap),
-    };
-    let (tx, rx) = oneshot::channel();
-    let config = ServeConfig { mail: Some(mail), ..Default::default() };
-    let task = tokio::spawn(wirelab_server::serve_with(Listeners { app, http: None }, config, async {
-        let _ = rx.await;
-    }));
-    Running { north: north_addr, pop3: pop3_addr, imap: imap_addr, store, stop: tx, task }
-}
-
-impl Running {
-    fn inbox(&self, address: &str) -> Vec<Vec<u8>> {
-        let store = self.store.lock().expect("store");
-        let id = store.account(address).expect("query").expect("account");
-        let snap = store.snapshot(id, "INBOX").expect("snapshot");
-        snap.messages.iter().map(|m| store.message(id, "INBOX", m.uid).expect("query").expect("message")).collect()
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let done = tokio::time::timeout(Duration::from_secs(15), self.task).await;
-        assert!(matches!(done, Ok(Ok(Ok(())))), "server stops cleanly: {done:?}");
-    }
-}
-
-fn run(cmd: &mut Command) -> (bool, String, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (cargo xtask test installs it)"));
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::{run, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_smtplib_delivers_and_is_refused_as_the_rfc_says() {
@@ -92,9 +28,9 @@ try:
 except smtplib.SMTPRecipientsRefused as e:
     print("nobody", e.recipients["nobody@north.test"][0])
 try:
-    s.sendmail("carol@client.test", ["bob@south.test"], "Subject: x\r\n\r\nx\r\n")
+    s.sendmail("carol@client.test", ["eve@example.org"], "Subject: x\r\n\r\nx\r\n")
 except smtplib.SMTPRecipientsRefused as e:
-    print("relay", e.recipients["bob@south.test"][0])
+    print("relay", e.recipients["eve@example.org"][0], e.recipients["eve@example.org"][1].decode())
 print("noop", s.noop()[0])
 print("vrfy", s.verify("alice")[0])
 print("quit", s.quit()[0])
@@ -106,13 +42,24 @@ print("quit", s.quit()[0])
     assert!(ok, "{out}\n{err}");
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
-        ["ehlo 250 True True", "refused {}", "nobody 550", "relay 550", "noop 250", "vrfy 252", "quit 221"],
+        [
+            "ehlo 250 True True",
+            "refused {}",
+            "nobody 550",
+            "relay 550 Relaying denied",
+            "noop 250",
+            "vrfy 252",
+            "quit 221"
+        ],
         "{out}"
     );
     let inbox = server.inbox("alice@north.test");
     assert_eq!(inbox.len(), 1, "one message stored, the refused ones not");
     let text = String::from_utf8_lossy(&inbox[0]);
-    assert!(text.starts_with("Received: from client.test"), "our Received: first (RFC 5321 §4.4): {text}");
+    assert!(
+        text.starts_with("Return-Path: <carol@client.test>\r\nReceived: from client.test"),
+        "Return-Path and our Received: first (RFC 5321 §4.4): {text}"
+    );
     assert!(text.contains("by north.test"), "{text}");
     assert!(text.contains("\r\n.a line that starts with a dot\r\n"), "the dot is unstuffed: {text}");
     assert!(text.contains("Subject: hello from smtplib"), "{text}");

@@ -469,8 +469,10 @@ impl SmtpClient {
             self.set_state(ClientState::Rcpt, "RCPT sent", rfc("3.3"));
         } else if job.accepted.is_empty() {
             let from = job.message.from.clone();
+            // The last refusal's reply goes along: 4yz or 5yz tells whether to try again.
+            let last = job.refused.last().map(|(_, r)| r.clone());
             self.job = None;
-            self.fail(from, "every recipient was refused", None);
+            self.fail(from, "every recipient was refused", last);
             self.send_line("RSET".into(), "RSET: no recipient was accepted; abort the transaction", rfc("4.1.1.5"));
             self.set_state(ClientState::Rset, "RSET sent", rfc("4.1.1.5"));
         } else {

@@ -117,6 +117,15 @@ pub struct ServerConfig {
     /// Whether to accept mail for other domains too, for the driver to relay (RFC 5321
     /// §3.6). Off by default: an open relay is how spam travels (§7.1).
     pub relay: bool,
+    /// Domains this server relays to even when [`ServerConfig::relay`] is off: the
+    /// domains it has agreed to forward for (RFC 5321 §3.6.2: "a site ... MAY ... relay
+    /// for ... domains it has configured"; §7.1: everything else is refused, no open
+    /// relay). Recipients there are marked `relay: true`.
+    pub relay_domains: Vec<String>,
+    /// The start of the message identifier in `Received:` (`with ESMTP id <prefix>.<n>`,
+    /// RFC 5321 §4.4), n counting this session's transactions from 1. The machine has
+    /// no randomness: the driver makes a prefix unique to the connection. `None`: no id.
+    pub id_prefix: Option<String>,
     pub recipients: RecipientPolicy,
     /// The fixed maximum message size announced with SIZE (RFC 1870 §4); 0 for none.
     pub max_message_size: u64,
@@ -143,6 +152,8 @@ impl ServerConfig {
             local_domains: vec![domain.clone()],
             domain,
             relay: false,
+            relay_domains: Vec::new(),
+            id_prefix: None,
             recipients: RecipientPolicy::AcceptAll,
             max_message_size: 10 * 1024 * 1024,
             max_recipients: 100,
@@ -155,6 +166,10 @@ impl ServerConfig {
     fn is_local(&self, domain: &str) -> bool {
         self.local_domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
     }
+
+    fn relays_to(&self, domain: &str) -> bool {
+        self.relay || self.relay_domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    }
 }
 
 /// Why the driver could not store a message, and so which reply the client gets.
@@ -166,6 +181,9 @@ pub enum StoreError {
     NoSpace(String),
     /// 554 "Transaction failed": do not try again.
     Rejected(String),
+    /// 552 "Requested mail action aborted: exceeded storage allocation" (RFC 5321
+    /// §4.2.2): a mailbox is over its quota.
+    ExceededStorage(String),
 }
 
 impl StoreError {
@@ -174,12 +192,16 @@ impl StoreError {
             StoreError::Temporary(_) => 451,
             StoreError::NoSpace(_) => 452,
             StoreError::Rejected(_) => 554,
+            StoreError::ExceededStorage(_) => 552,
         }
     }
 
     pub fn reason(&self) -> &str {
         match self {
-            StoreError::Temporary(r) | StoreError::NoSpace(r) | StoreError::Rejected(r) => r,
+            StoreError::Temporary(r)
+            | StoreError::NoSpace(r)
+            | StoreError::Rejected(r)
+            | StoreError::ExceededStorage(r) => r,
         }
     }
 }
@@ -198,7 +220,7 @@ pub enum RecipientVerdict {
 /// What the driver tells the server besides bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerCommand {
-    /// `stored <id>` / `store-failed <451|452|554> [reason]`: the answer to
+    /// `stored <id>` / `store-failed <451|452|552|554> [reason]`: the answer to
     /// [`ServerEvent::Deliver`].
     Stored(Result<String, StoreError>),
     /// `recipient accept|unknown|later`: the answer to [`ServerEvent::CheckRecipient`].
@@ -211,7 +233,7 @@ pub enum ServerCommand {
 }
 
 const EXPECTED: &str =
-    "stored <id>, store-failed <451|452|554> [reason], recipient accept|unknown|later, shutdown or eof";
+    "stored <id>, store-failed <451|452|552|554> [reason], recipient accept|unknown|later, shutdown or eof";
 
 impl fmt::Display for ServerCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -246,6 +268,7 @@ impl FromStr for ServerCommand {
                     "451" => StoreError::Temporary(reason),
                     "452" => StoreError::NoSpace(reason),
                     "554" => StoreError::Rejected(reason),
+                    "552" => StoreError::ExceededStorage(reason),
                     _ => return Err(bad()),
                 };
                 Ok(ServerCommand::Stored(Err(e)))
@@ -371,6 +394,8 @@ pub struct SmtpServer {
     peer: Option<SocketAddr>,
     /// When the client's silence ends the session ([`ServerConfig::idle_timeout`]).
     deadline: Option<Instant>,
+    /// Messages handed to the driver in this session, for the `Received:` id.
+    transactions: u32,
     out: VecDeque<Output<ServerState, ServerEvent>>,
 }
 
@@ -385,6 +410,7 @@ impl SmtpServer {
             checking: None,
             peer: None,
             deadline: None,
+            transactions: 0,
             out: VecDeque::new(),
         }
     }
@@ -647,7 +673,7 @@ impl SmtpServer {
             ForwardPath::Mailbox(m) => self.config.is_local(&m.domain),
         };
         if !local {
-            if self.config.relay {
+            if to.mailbox().is_some_and(|m| self.config.relays_to(&m.domain)) {
                 return self.accept_recipient(to, true);
             }
             let why = format!("550: {to} is in no domain of this server, and it does not relay");
@@ -730,6 +756,8 @@ impl SmtpServer {
     fn end_of_data(&mut self, now: Instant) {
         self.lines.set_max(MAX_MAIL_LINE);
         let Some(tx) = self.tx.take() else { return };
+        self.transactions += 1;
+        let id = self.config.id_prefix.as_ref().map(|p| format!("{p}.{}", self.transactions));
         let Some(session) = &self.session else { return };
         let idle = self.idle_state();
         if tx.data.long_lines() > 0 {
@@ -756,7 +784,7 @@ impl SmtpServer {
             by_domain: self.config.domain.clone(),
             by_comment: Some(self.config.software.clone()),
             protocol: if session.esmtp { "ESMTP" } else { "SMTP" },
-            id: None,
+            id,
             for_path,
             date: rfc5322_date(self.config.epoch_unix + now.as_micros() / 1_000_000),
         };
@@ -793,6 +821,7 @@ impl SmtpServer {
                     StoreError::Temporary(_) => "Requested action aborted: local error in processing",
                     StoreError::NoSpace(_) => "Requested action not taken: insufficient system storage",
                     StoreError::Rejected(_) => "Transaction failed",
+                    StoreError::ExceededStorage(_) => "Requested mail action aborted: exceeded storage allocation",
                 };
                 let why = format!("{}: the driver could not store the message: {}", e.code(), e.reason());
                 self.reply(Reply::new(e.code(), text), why, rfc("4.2.2"));
@@ -944,6 +973,7 @@ mod tests {
             ServerCommand::Stored(Err(StoreError::Temporary("disk busy".into()))),
             ServerCommand::Stored(Err(StoreError::NoSpace(String::new()))),
             ServerCommand::Stored(Err(StoreError::Rejected("spam".into()))),
+            ServerCommand::Stored(Err(StoreError::ExceededStorage("over quota".into()))),
             ServerCommand::Recipient(RecipientVerdict::Accept),
             ServerCommand::Recipient(RecipientVerdict::Unknown),
             ServerCommand::Recipient(RecipientVerdict::TryLater),

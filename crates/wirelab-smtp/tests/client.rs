@@ -95,6 +95,16 @@ fn test_rcpt_every_recipient_refused_means_rset_and_no_data() {
     assert_eq!(take(&mut run), "RSET\r\n");
     run.feed(b"250 OK\r\n");
     assert_eq!(failures(&run), ["every recipient was refused"]);
+    // The last refusal goes along: a 4yz there means "try again later".
+    let codes: Vec<u16> = run
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Failed { reply: Some(r), .. } => Some(r.code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(codes, [450]);
     assert_eq!(run.client.state(), ClientState::Ready);
 }
 

@@ -199,6 +199,31 @@ fn test_rcpt_relaying_hands_other_domains_to_the_driver() {
     assert_eq!(relay, ["<bob@south.test>"]);
 }
 
+/// RFC 5321 §3.6.2, §7.1: relaying only to the domains configured for it, no open
+/// relay; each message gets the connection's id in `Received:` (§4.4).
+#[test]
+fn test_rcpt_relay_domains_only_and_received_ids() {
+    let mut config = foo_com();
+    config.relay_domains = vec!["south.test".into()];
+    config.id_prefix = Some("C0FFEE.7".into());
+    let mut run = ServerRun::new(config);
+    for subject in ["one", "two"] {
+        begin(&mut run);
+        run.feed(b"RCPT TO:<bob@SOUTH.test>\r\nRCPT TO:<eve@example.org>\r\nDATA\r\n");
+        run.feed(format!("Subject: {subject}\r\n\r\n.\r\n").as_bytes());
+        let sent = run.take_sent();
+        assert_eq!(codes(&sent), [250, 550, 354, 250]);
+        assert!(String::from_utf8_lossy(&sent).contains("550 Relaying denied\r\n"));
+    }
+    let d = deliveries(&run);
+    let relay: Vec<String> = d[0].0.relay_recipients().map(ToString::to_string).collect();
+    assert_eq!(relay, ["<bob@SOUTH.test>"]);
+    for (i, (_, data)) in d.iter().enumerate() {
+        let text = String::from_utf8_lossy(data);
+        assert!(text.contains(&format!(" with ESMTP id C0FFEE.7.{}\r\n", i + 1)), "{text}");
+    }
+}
+
 #[test]
 fn test_data_connection_drop_before_the_end_delivers_nothing() {
     for cut in ["DATA\r\nhalf a mess", "DATA\r\n", "", "DATA\r\nall of it\r\n.\r"] {
