@@ -1,0 +1,136 @@
+//! Property tests: every STUN and DCEP message we can build comes back from its bytes as
+//! it was (`decode(encode(m)) == m`), sealed STUN messages verify, and no bytes at all
+//! make a decoder or annotator panic.
+#![cfg(not(target_arch = "wasm32"))]
+
+use proptest::prelude::*;
+use std::net::{IpAddr, SocketAddr};
+use wirelab_webrtc::dcep::{self, Open, Reliability};
+use wirelab_webrtc::stun::{self, Attribute, Class, Message, Seal};
+
+fn socket() -> impl Strategy<Value = SocketAddr> {
+    let ip = prop_oneof![any::<[u8; 4]>().prop_map(IpAddr::from), any::<[u8; 16]>().prop_map(IpAddr::from)];
+    (ip, any::<u16>()).prop_map(|(ip, port)| SocketAddr::new(ip, port))
+}
+
+/// Attribute types this module types itself, which `Unknown` must not use.
+const KNOWN: [u16; 12] =
+    [0x0001, 0x0006, 0x0008, 0x0009, 0x001C, 0x0020, 0x0024, 0x0025, 0x8022, 0x8028, 0x8029, 0x802A];
+
+/// Attributes that may stand anywhere before MESSAGE-INTEGRITY.
+fn body_attribute() -> impl Strategy<Value = Attribute> {
+    prop_oneof![
+        socket().prop_map(Attribute::MappedAddress),
+        socket().prop_map(Attribute::XorMappedAddress),
+        "\\PC{0,20}".prop_map(Attribute::Username),
+        "\\PC{0,20}".prop_map(Attribute::Software),
+        (300u16..700, "\\PC{0,20}").prop_map(|(code, reason)| Attribute::ErrorCode { code, reason }),
+        any::<u32>().prop_map(Attribute::Priority),
+        Just(Attribute::UseCandidate),
+        any::<u64>().prop_map(Attribute::IceControlled),
+        any::<u64>().prop_map(Attribute::IceControlling),
+        (any::<u16>().prop_filter("unknown", |t| !KNOWN.contains(t)), proptest::collection::vec(any::<u8>(), 0..30))
+            .prop_map(|(ty, value)| Attribute::Unknown { ty, value }),
+    ]
+}
+
+fn message() -> impl Strategy<Value = Message> {
+    let class = prop_oneof![
+        Just(Class::Request),
+        Just(Class::Indication),
+        Just(Class::SuccessResponse),
+        Just(Class::ErrorResponse)
+    ];
+    (
+        0u16..0x1000,
+        class,
+        any::<[u8; 12]>(),
+        proptest::collection::vec(body_attribute(), 0..8),
+        proptest::option::of(any::<[u8; 20]>()),
+        proptest::option::of((4usize..=8).prop_flat_map(|n| proptest::collection::vec(any::<u8>(), n * 4))),
+        proptest::option::of(any::<u32>()),
+    )
+        .prop_map(|(method, class, transaction_id, mut attributes, mi, mi256, fp)| {
+            attributes.extend(mi.map(Attribute::MessageIntegrity));
+            attributes.extend(mi256.map(Attribute::MessageIntegritySha256));
+            attributes.extend(fp.map(Attribute::Fingerprint));
+            Message { method, class, transaction_id, attributes }
+        })
+}
+
+fn dcep_message() -> impl Strategy<Value = dcep::Message> {
+    let reliability = prop_oneof![
+        Just(Reliability::Reliable),
+        any::<u32>().prop_map(Reliability::MaxRetransmits),
+        any::<u32>().prop_map(Reliability::MaxLifetimeMs),
+    ];
+    let open = (any::<bool>(), reliability, any::<u16>(), "\\PC{0,30}", "\\PC{0,12}").prop_map(
+        |(ordered, reliability, priority, label, protocol)| {
+            dcep::Message::Open(Open { ordered, reliability, priority, label, protocol })
+        },
+    );
+    prop_oneof![1 => Just(dcep::Message::Ack), 4 => open]
+}
+
+proptest! {
+    #[test]
+    fn stun_round_trips(m in message()) {
+        let bytes = m.encode().expect("fits");
+        prop_assert_eq!(bytes.len() % 4, 0);
+        prop_assert_eq!(Message::decode(&bytes), Ok(m.clone()));
+        // RFC 7983 §7 sorts a first byte of 0..=3 to STUN: every method below 0x100.
+        prop_assert_eq!(stun::looks_like_stun(&bytes), m.method < 0x100);
+        prop_assert_eq!(stun::annotate(&bytes).error, None);
+    }
+
+    #[test]
+    fn sealed_stun_verifies_with_its_key_only(m in message(), key in "[A-Za-z0-9+/]{22,32}", padding in any::<u8>()) {
+        let has_mi = m.get(stun::attr::MESSAGE_INTEGRITY).is_some();
+        let has_fp = m.get(stun::attr::FINGERPRINT).is_some();
+        let bytes = m.seal(&Seal { key: Some(key.as_bytes()), padding }).expect("fits");
+        let back = Message::decode(&bytes).expect("decodes");
+        prop_assert_eq!(back.attributes.len(), m.attributes.len());
+        if has_mi {
+            prop_assert_eq!(stun::verify_integrity(&bytes, key.as_bytes()), Ok(()));
+            prop_assert!(stun::verify_integrity(&bytes, b"not the key").is_err());
+        }
+        if has_fp {
+            prop_assert_eq!(stun::verify_fingerprint(&bytes), Ok(()));
+        }
+    }
+
+    #[test]
+    fn stun_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = Message::decode(&bytes);
+        let _ = stun::annotate(&bytes);
+        let _ = stun::verify_integrity(&bytes, b"k");
+        let _ = stun::verify_fingerprint(&bytes);
+    }
+
+    /// A valid header in front of random attribute bytes: the attribute walk is reached.
+    #[test]
+    fn stun_attributes_never_panic(id in any::<[u8; 12]>(), body in proptest::collection::vec(any::<u8>(), 0..40)) {
+        let mut bytes = vec![0x00, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42];
+        bytes.extend_from_slice(&id);
+        let n = body.len() / 4 * 4;
+        bytes.extend_from_slice(&body[..n]);
+        bytes[3] = n as u8;
+        let _ = Message::decode(&bytes);
+        let _ = stun::annotate(&bytes);
+        let _ = stun::verify_integrity(&bytes, b"k");
+        let _ = stun::verify_fingerprint(&bytes);
+    }
+
+    #[test]
+    fn dcep_round_trips(m in dcep_message()) {
+        let bytes = m.encode().expect("fits");
+        prop_assert_eq!(dcep::Message::decode(&bytes), Ok(m));
+        prop_assert_eq!(dcep::annotate(&bytes).error, None);
+    }
+
+    #[test]
+    fn dcep_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+        let _ = dcep::Message::decode(&bytes);
+        let _ = dcep::annotate(&bytes);
+    }
+}
