@@ -18,8 +18,9 @@
 //! ```
 //! (RFC 8832 §5.1, DATA_CHANNEL_OPEN; DATA_CHANNEL_ACK, §5.2, is the Message Type alone.)
 
+use crate::Nest;
 use core::fmt;
-use wirelab_core::{Annotation, Field};
+use wirelab_core::Annotation;
 
 /// "Message Type: 1 byte (unsigned integer)" values (RFC 8832 §8.2.1).
 pub const DATA_CHANNEL_ACK: u8 = 0x02;
@@ -81,8 +82,8 @@ pub struct Open {
     /// Channel Type bit 0x80: "the ... unordered" variants.
     pub ordered: bool,
     pub reliability: Reliability,
-    /// "The priority of the data channel, as described in [RFC8831]": W3C's "low", the
-    /// default, is 256.
+    /// RFC 8831 §6.4: 128 below normal, 256 normal, 512 high, 1024 extra high; W3C's
+    /// default, "low", is 256.
     pub priority: u16,
     /// The channel's name, UTF-8 (RFC 3629); may be empty (§5.1).
     pub label: String,
@@ -250,15 +251,11 @@ pub fn summary(m: &Message) -> String {
     }
 }
 
-/// Names every field of a DCEP message; `base` is where it starts in the frame and
-/// `depth` how deep its fields sit in the inspector's tree.
-pub fn annotate_at(bytes: &[u8], base: usize, depth: u8, fields: &mut Vec<Field>) -> Result<Message, DcepError> {
+/// Names every field of a DCEP message into `out`.
+pub fn annotate_at(bytes: &[u8], out: &mut Nest<'_>) -> Result<Message, DcepError> {
     let msg = Message::decode(bytes)?;
-    let mut push = |name: &str, at: usize, len: usize, value: String, meaning: &str| {
-        let mut f = Field::new(name, base + at, len, value, meaning);
-        f.depth = depth;
-        fields.push(f);
-    };
+    let mut push =
+        |name: &str, at: usize, len: usize, value: String, meaning: &str| out.push(name, at, len, value, meaning, 0);
     let ty_meaning = if let Message::Ack = msg {
         "DATA_CHANNEL_ACK: the channel is open (§5.2)"
     } else {
@@ -273,7 +270,7 @@ pub fn annotate_at(bytes: &[u8], base: usize, depth: u8, fields: &mut Vec<Field>
         2,
         2,
         o.priority.to_string(),
-        "the channel's priority (W3C: 128 very-low, 256 low, 512 medium, 1024 high)",
+        "RFC 8831 §6.4: 128 below normal, 256 normal (W3C's default \"low\"), 512 high, 1024 extra high",
     );
     let rel = match o.reliability {
         Reliability::Reliable => "ignored for reliable channels; sent as 0",
@@ -294,13 +291,5 @@ pub fn annotate_at(bytes: &[u8], base: usize, depth: u8, fields: &mut Vec<Field>
 
 /// A DCEP message on its own, explained.
 pub fn annotate(bytes: &[u8]) -> Annotation {
-    let mut a = Annotation { protocol: "DCEP".into(), ..Annotation::default() };
-    match annotate_at(bytes, 0, 0, &mut a.fields) {
-        Ok(m) => a.summary = summary(&m),
-        Err(e) => {
-            a.summary = format!("malformed DCEP ({} bytes)", bytes.len());
-            a.error = Some(e.to_string());
-        }
-    }
-    a
+    crate::standalone("DCEP", bytes, annotate_at, summary)
 }

@@ -5,11 +5,80 @@
 //!   MESSAGE-INTEGRITY and FINGERPRINT; golden-tested against RFC 5769's vectors.
 //! - [`dcep`]: the Data Channel Establishment Protocol (RFC 8832): DATA_CHANNEL_OPEN and
 //!   DATA_CHANNEL_ACK, and the SCTP payload protocol identifiers of RFC 8831 §8.
+//! - [`sctp`]: SCTP packets (RFC 9260) with CRC-32C: the association's start and DATA.
+//! - [`dtls`]: DTLS 1.2 record and handshake headers (RFC 6347); the handshake *bodies*
+//!   are placeholders, and nothing is encrypted.
+//! - [`signalling`]: the `/signal` JSON messages, written and read without a JSON
+//!   library, and the relay that forwards them.
+//! - [`connect`]: one browser's RTCPeerConnection with one data channel, as a machine.
 //! - [`crc`]: CRC-32 (STUN's FINGERPRINT) and CRC-32C (SCTP's checksum), small.
 //!
 //! Heads up! Read RFC 8489 §5 and §14 before changing `stun.rs`, RFC 8832 §5 before
 //! changing `dcep.rs`.
 
+pub mod connect;
 pub mod crc;
 pub mod dcep;
+pub mod dtls;
+pub mod sctp;
+pub mod signalling;
 pub mod stun;
+
+use core::fmt::Display;
+use wirelab_core::{Annotation, Field};
+
+/// Where a message's fields go when it sits inside a larger frame: an SCTP packet inside a
+/// DTLS record, a DCEP message inside a DATA chunk. Offsets are the message's own; `base`
+/// moves them to the frame's, `depth` puts them under their parent in the inspector.
+#[derive(Debug)]
+pub struct Nest<'a> {
+    pub fields: &'a mut Vec<Field>,
+    pub base: usize,
+    pub depth: u8,
+}
+
+impl Nest<'_> {
+    /// Adds a field at the message's byte `at`, `deeper` levels below the message's own.
+    pub fn push(
+        &mut self,
+        name: &str,
+        at: usize,
+        len: usize,
+        value: impl Into<String>,
+        meaning: impl Into<String>,
+        deeper: u8,
+    ) {
+        let mut f = Field::new(name, self.base + at, len, value, meaning);
+        f.depth = self.depth + deeper;
+        self.fields.push(f);
+    }
+
+    /// The same fields, for a message `at` bytes into this one and `deeper` levels down.
+    pub fn inner(&mut self, at: usize, deeper: u8) -> Nest<'_> {
+        Nest { fields: self.fields, base: self.base + at, depth: self.depth + deeper }
+    }
+}
+
+/// The annotation of bytes that are not a `protocol` message: why, and nothing else.
+pub(crate) fn malformed(protocol: &str, bytes: &[u8], why: impl Display) -> Annotation {
+    Annotation {
+        protocol: protocol.into(),
+        summary: format!("malformed {protocol} ({} bytes)", bytes.len()),
+        fields: Vec::new(),
+        error: Some(why.to_string()),
+    }
+}
+
+/// A message on its own, explained: `at` names its fields, `summary` gives its line.
+pub(crate) fn standalone<M, E: Display>(
+    protocol: &str,
+    bytes: &[u8],
+    at: fn(&[u8], &mut Nest<'_>) -> Result<M, E>,
+    summary: fn(&M) -> String,
+) -> Annotation {
+    let mut fields = Vec::new();
+    match at(bytes, &mut Nest { fields: &mut fields, base: 0, depth: 0 }) {
+        Ok(m) => Annotation { protocol: protocol.into(), summary: summary(&m), fields, error: None },
+        Err(e) => malformed(protocol, bytes, e),
+    }
+}

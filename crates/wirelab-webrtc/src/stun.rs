@@ -607,16 +607,11 @@ pub fn summary(m: &Message) -> String {
 /// Names every byte of a STUN message: header fields with the type's method and class
 /// bits, and every attribute's type, length, value parts and padding.
 pub fn annotate(bytes: &[u8]) -> Annotation {
-    let mut a = Annotation { protocol: "STUN".into(), ..Annotation::default() };
     let (spans, msg) = match spans(bytes).and_then(|s| Message::decode(bytes).map(|m| (s, m))) {
         Ok(ok) => ok,
-        Err(e) => {
-            a.summary = format!("malformed STUN ({} bytes)", bytes.len());
-            a.error = Some(e.to_string());
-            return a;
-        }
+        Err(e) => return crate::malformed("STUN", bytes, e),
     };
-    a.summary = summary(&msg);
+    let mut a = Annotation { protocol: "STUN".into(), summary: summary(&msg), ..Annotation::default() };
     let ty = be16(bytes, 0);
     let f = &mut a.fields;
     f.push(Field::new("Message Type", 0, 2, format!("0x{ty:04x}"), "method and class, interleaved (RFC 8489 §5)"));

@@ -1,5 +1,6 @@
 //! DCEP (RFC 8832 §5) against its figures: messages built by hand, byte by byte, from the
 //! figure of §5.1, and a table of malformed inputs with their typed errors.
+#![cfg(not(target_arch = "wasm32"))]
 
 use wirelab_webrtc::dcep::{self, DcepError, Message, Open, Reliability, ppid};
 

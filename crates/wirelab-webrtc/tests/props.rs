@@ -6,7 +6,9 @@
 use proptest::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 use wirelab_webrtc::dcep::{self, Open, Reliability};
+use wirelab_webrtc::sctp::{self, Chunk, Packet};
 use wirelab_webrtc::stun::{self, Attribute, Class, Message, Seal};
+use wirelab_webrtc::{connect, dtls, signalling};
 
 fn socket() -> impl Strategy<Value = SocketAddr> {
     let ip = prop_oneof![any::<[u8; 4]>().prop_map(IpAddr::from), any::<[u8; 16]>().prop_map(IpAddr::from)];
@@ -72,7 +74,68 @@ fn dcep_message() -> impl Strategy<Value = dcep::Message> {
     prop_oneof![1 => Just(dcep::Message::Ack), 4 => open]
 }
 
+fn chunk() -> impl Strategy<Value = Chunk> {
+    let bytes = || proptest::collection::vec(any::<u8>(), 0..24);
+    let init =
+        (
+            any::<u32>(),
+            any::<u32>(),
+            any::<u16>(),
+            any::<u16>(),
+            any::<u32>(),
+            proptest::collection::vec((any::<u16>(), bytes()), 0..3),
+        )
+            .prop_map(|(initiate_tag, a_rwnd, outbound_streams, inbound_streams, initial_tsn, params)| {
+                sctp::Init { initiate_tag, a_rwnd, outbound_streams, inbound_streams, initial_tsn, params }
+            });
+    prop_oneof![
+        (any::<u8>(), any::<u32>(), any::<u16>(), any::<u16>(), any::<u32>(), bytes())
+            .prop_map(|(flags, tsn, stream, ssn, ppid, data)| Chunk::Data { flags, tsn, stream, ssn, ppid, data }),
+        init.clone().prop_map(Chunk::Init),
+        init.prop_map(Chunk::InitAck),
+        (any::<u32>(), any::<u32>())
+            .prop_map(|(cumulative_tsn_ack, a_rwnd)| Chunk::Sack { cumulative_tsn_ack, a_rwnd }),
+        bytes().prop_map(Chunk::CookieEcho),
+        Just(Chunk::CookieAck),
+        (prop_oneof![4u8..10, 12u8..=255], any::<u8>(), bytes()).prop_map(|(ty, flags, value)| Chunk::Other {
+            ty,
+            flags,
+            value
+        }),
+    ]
+}
+
 proptest! {
+    #[test]
+    fn sctp_round_trips(tag in any::<u32>(), chunks in proptest::collection::vec(chunk(), 1..4)) {
+        let p = Packet { src_port: 5000, dst_port: 5000, verification_tag: tag, chunks };
+        let bytes = p.encode().expect("fits");
+        prop_assert_eq!(Packet::decode(&bytes), Ok(p));
+    }
+
+    /// Random bytes, and random bytes made to pass the checksum, so the chunk walk runs.
+    #[test]
+    fn sctp_dtls_and_signalling_never_panic(mut bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+        let _ = sctp::annotate(&bytes);
+        if bytes.len() >= 16 {
+            let sum = sctp::checksum(&bytes);
+            bytes[8..12].copy_from_slice(&sum.to_le_bytes());
+            let _ = Packet::decode(&bytes);
+            let _ = sctp::annotate(&bytes);
+        }
+        let _ = dtls::annotate(&bytes);
+        let _ = connect::annotate(&bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = signalling::annotate(text.as_bytes());
+        let _ = signalling::string_field(&text, "sdp");
+    }
+
+    #[test]
+    fn json_strings_read_back(s in "\\PC{0,40}|[\\x00-\\x1f\"\\\\]{0,8}") {
+        let text = format!("{{\"sdp\":{}}}", signalling::json_string(&s));
+        prop_assert_eq!(signalling::string_field(&text, "sdp"), Some(s));
+    }
+
     #[test]
     fn stun_round_trips(m in message()) {
         let bytes = m.encode().expect("fits");
