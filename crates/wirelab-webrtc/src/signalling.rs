@@ -246,8 +246,9 @@ pub fn annotate(bytes: &[u8]) -> Annotation {
     };
     for key in ["type", "to", "from", "sdp", "candidate", "sdp_mid", "sdp_mline_index"] {
         let Some((s, e)) = value_span(text, key) else { continue };
+        let is_string = text.as_bytes()[s] == b'"';
         out.push(key, s, e - s, text[s..e].chars().take(60).collect::<String>(), meaning(key), 0);
-        if key == "sdp" {
+        if key == "sdp" && is_string {
             // Each line sits between escaped CRLFs ("\r\n", four characters).
             let mut at = s + 1;
             for line in text[s + 1..e - 1].split("\\r\\n").filter(|l| !l.is_empty()) {
@@ -257,7 +258,7 @@ pub fn annotate(bytes: &[u8]) -> Annotation {
                 at = at_line + line.len();
             }
         }
-        if key == "candidate" {
+        if key == "candidate" && is_string {
             if let Some(c) = string_field(text, key).and_then(|c| sdp::Candidate::parse(&c).ok()) {
                 out.push("candidate-attribute", s + 1, e - s - 2, c.typ.to_string(), c.describe(), 1);
             }

@@ -641,11 +641,21 @@ pub fn annotate(bytes: &[u8]) -> Annotation {
         "fixed: tells STUN from RFC 3489's classic STUN and other protocols",
     ));
     f.push(Field::new("Transaction ID", 8, 12, hex(&bytes[8..20]), "96 random bits; the response carries the same"));
-    for (i, (ty, at, len)) in spans.into_iter().enumerate() {
+    // What the receiver skips: all but MESSAGE-INTEGRITY-SHA256 and FINGERPRINT after
+    // MESSAGE-INTEGRITY, everything after FINGERPRINT (§14.5, §14.7).
+    let (mut after_integrity, mut after_fingerprint) = (false, false);
+    for (ty, at, len) in spans {
         let (name, rfc) = attribute_name(ty);
         let value = &bytes[at + 4..at + 4 + len];
-        let shown = msg.attributes.get(i).filter(|x| x.ty() == ty);
-        let (val, meaning) = describe(shown, value);
+        let typed = decode_attribute(ty, value, &msg.transaction_id).ok();
+        let (val, mut meaning) = describe(typed.as_ref(), value);
+        let ignored =
+            after_fingerprint || (after_integrity && ty != attr::MESSAGE_INTEGRITY_SHA256 && ty != attr::FINGERPRINT);
+        after_integrity |= ty == attr::MESSAGE_INTEGRITY || ty == attr::MESSAGE_INTEGRITY_SHA256;
+        after_fingerprint |= ty == attr::FINGERPRINT;
+        if ignored {
+            meaning = "ignored: it follows MESSAGE-INTEGRITY or FINGERPRINT (§14.5, §14.7)";
+        }
         let padded = len.next_multiple_of(4);
         f.push(Field::new(name, at, 4 + padded, val.clone(), format!("{meaning} ({rfc})")));
         f.push(Field::new("Type", at, 2, format!("0x{ty:04x}"), name).child());
@@ -668,7 +678,7 @@ pub fn annotate(bytes: &[u8]) -> Annotation {
                     format!("{x}Port"),
                     at + 6,
                     2,
-                    hex(&value[2..4.min(len)]),
+                    hex(value.get(2..4).unwrap_or(&[])),
                     format!("{val} (port XOR the cookie's top 16 bits)"),
                 )
                 .child(),

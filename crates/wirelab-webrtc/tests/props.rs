@@ -130,6 +130,39 @@ proptest! {
         let _ = signalling::string_field(&text, "sdp");
     }
 
+    /// Signalling-shaped text with any values: the annotator and the relay take it apart
+    /// without panicking.
+    #[test]
+    fn signalling_shapes_never_panic(key in "type|to|from|sdp|candidate|sdp_mid", value in "[0-9\"\\\\a-z:\\r\\n é]{0,12}") {
+        let text = format!("{{\"{key}\":{value}}}");
+        let _ = signalling::annotate(text.as_bytes());
+        let _ = signalling::summary(&text);
+        let _ = connect::annotate(text.as_bytes());
+    }
+
+    /// A peer in any role takes any datagram or signalling text without panicking: a
+    /// typed error or nothing.
+    #[test]
+    fn a_peer_never_panics(offerer in any::<bool>(), from_server in any::<bool>(), bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+        use wirelab_core::{Input, Instant, Machine};
+        let addr = |s: &str| s.parse::<SocketAddr>().expect("an address");
+        let role = if offerer { connect::Role::Offerer } else { connect::Role::Answerer };
+        let mut p = connect::Peer::new(connect::PeerConfig {
+            role,
+            ice: addr("192.0.2.10:5000"),
+            signalling: addr("192.0.2.10:49152"),
+            server: addr("192.0.2.80:443"),
+            me: 1,
+            peer: 2,
+            seed: 1,
+            label: "chat".into(),
+        });
+        let from = if from_server { addr("192.0.2.80:443") } else { addr("192.0.2.20:5000") };
+        let _ = p.handle_input(Instant::ZERO, Input::Command(connect::Command::Connect));
+        let _ = p.handle_input(Instant::ZERO, Input::Receive { from, bytes: &bytes });
+        while !matches!(p.poll_output(Instant::ZERO), wirelab_core::Output::Idle { .. }) {}
+    }
+
     #[test]
     fn json_strings_read_back(s in "\\PC{0,40}|[\\x00-\\x1f\"\\\\]{0,8}") {
         let text = format!("{{\"sdp\":{}}}", signalling::json_string(&s));

@@ -233,3 +233,20 @@ fn the_annotation_names_every_byte() {
     let pad = a.fields.iter().find(|f| f.name == "Padding").expect("SOFTWARE's padding");
     assert_eq!((pad.start, pad.len, pad.value.as_str()), (35, 1, "20"));
 }
+
+/// Found in review: an attribute after FINGERPRINT is never decoded, so the annotator
+/// must not trust its length either (a 1-byte XOR-MAPPED-ADDRESS there once sliced
+/// `value[2..1]`).
+#[test]
+fn regression_a_broken_attribute_after_fingerprint() {
+    let mut b = SAMPLE_IPV4_RESPONSE.to_vec();
+    b.extend_from_slice(&[0x00, 0x20, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]);
+    b[3] += 8;
+    let m = Message::decode(&b).expect("what follows FINGERPRINT does not count");
+    assert_eq!(m.attributes.len(), 4);
+    let a = stun::annotate(&b);
+    assert_eq!(a.error, None);
+    let last = a.fields.iter().rfind(|f| f.depth == 0).expect("the trailing attribute");
+    assert_eq!(last.start, 80);
+    assert!(last.meaning.starts_with("ignored"), "{}", last.meaning);
+}
