@@ -28,12 +28,12 @@ use core::fmt;
 use core::str::FromStr;
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use wirelab_core::{
     Annotation, Input, Instant, LAYER_SEPARATOR, Machine, Output, RfcRef, SeededRng, Transition, Transmit,
     UnknownCommand,
 };
-use wirelab_signal::{Candidate, JsepError, SdpType, Signaling, SignalingState};
+use wirelab_signal::{JsepError, SdpType, Signaling, SignalingState};
 
 /// "a=sctp-port:5000", the convention (RFC 8841 §5).
 pub const SCTP_PORT: u16 = 5000;
@@ -189,7 +189,7 @@ struct Remote {
 }
 
 /// One browser's RTCPeerConnection with one data channel.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Peer {
     cfg: PeerConfig,
     rng: SeededRng,
@@ -385,10 +385,16 @@ impl Peer {
                     self.remote.end_of_candidates = true;
                     self.event("the other side has no more candidates");
                 } else {
-                    let cand = Candidate::parse(&c).map_err(|_| PeerError::Unexpected("a malformed candidate"))?;
-                    let ip =
-                        cand.address.parse().map_err(|_| PeerError::Unexpected("a candidate without an IP address"))?;
-                    self.remote.candidate = Some(SocketAddr::new(ip, cand.port));
+                    // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type>
+                    // (RFC 8839 §5.1): only the address and port matter here.
+                    let mut f = c.split_ascii_whitespace().skip(4);
+                    let addr = f.next().zip(f.next()).and_then(|(ip, port)| {
+                        // IPv4 only: the scenario's candidates are, and the Wasm app need not
+                        // carry an IPv6 address parser for them.
+                        Some(SocketAddr::new(IpAddr::V4(ip.parse().ok()?), port.parse().ok()?))
+                    });
+                    self.remote.candidate =
+                        Some(addr.ok_or(PeerError::Unexpected("a candidate without an address and port"))?);
                     self.event(format!("addIceCandidate: {c}"));
                 }
             }
@@ -433,7 +439,7 @@ impl Peer {
         }
         m.attributes.push(Attribute::MessageIntegrity([0; 20]));
         m.attributes.push(Attribute::Fingerprint(0));
-        let Ok(bytes) = m.seal(&Seal { key: Some(remote_pwd.as_bytes()), padding: 0 }) else { return };
+        let Ok(bytes) = m.seal(&Seal { key: Some(remote_pwd.as_bytes()), ..Seal::default() }) else { return };
         let reason = if controlling {
             "a connectivity check, keyed with the other side's ice-pwd; USE-CANDIDATE nominates the pair at once (aggressive nomination: RFC 8445 §8.1.1's regular nomination would check first and repeat with USE-CANDIDATE)"
         } else {
@@ -459,7 +465,8 @@ impl Peer {
                     Attribute::MessageIntegrity([0; 20]),
                     Attribute::Fingerprint(0),
                 ];
-                let resp = r.seal(&Seal { key: Some(self.pwd.as_bytes()), padding: 0 }).map_err(PeerError::Stun)?;
+                let resp =
+                    r.seal(&Seal { key: Some(self.pwd.as_bytes()), ..Seal::default() }).map_err(PeerError::Stun)?;
                 self.send(from, resp, "the check succeeds: the response says where the request came from, keyed with the same password as the request", RfcRef::new(8445, "7.3.1"));
                 if m.get(stun::attr::USE_CANDIDATE).is_some() && !self.nominated {
                     self.nominated = true;
@@ -484,7 +491,7 @@ impl Peer {
                 }
                 self.set(
                     |s| s.ice = IceState::Connected,
-                    "its check succeeded on the nominated pair: ICE has a connection",
+                    "got a success response to its check on the nominated pair: ICE has a connection",
                     RfcRef::new(8445, "8.1.1"),
                 );
                 if self.remote.end_of_candidates {
@@ -497,7 +504,7 @@ impl Peer {
                 if self.cfg.role == Role::Answerer {
                     self.set(
                         |s| s.dtls = DtlsState::Connecting,
-                        "ICE is connected and a=setup:active makes it the DTLS client",
+                        "is connected by ICE, and a=setup:active makes it the DTLS client",
                         RfcRef::new(4145, "4"),
                     );
                     self.flight(
@@ -746,6 +753,13 @@ impl Peer {
     }
 }
 
+/// Its role and state, not its secrets and buffers: short, and small in the Wasm app.
+impl fmt::Debug for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Peer({:?}, {})", self.cfg.role, self.state)
+    }
+}
+
 impl Machine for Peer {
     type State = PeerState;
     type Command = Command;
@@ -765,9 +779,7 @@ impl Machine for Peer {
                 let label = self.cfg.label.clone();
                 self.set(
                     |s| s.channel = ChannelState::Connecting,
-                    format!(
-                        "createDataChannel({label:?}): the first channel makes the offer carry a data channel section"
-                    ),
+                    format!("called createDataChannel({label:?}): the offer will carry a data channel section"),
                     RfcRef::new(8831, "6.5"),
                 );
                 self.apply(wirelab_signal::Side::Local, SdpType::Offer)?;
@@ -835,7 +847,7 @@ pub fn annotate(bytes: &[u8]) -> Annotation {
                 "Data",
                 0,
                 bytes.len(),
-                "",
+                String::new(),
                 "not STUN, DTLS or signalling",
                 0,
             );

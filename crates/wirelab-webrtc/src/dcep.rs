@@ -18,7 +18,7 @@
 //! ```
 //! (RFC 8832 §5.1, DATA_CHANNEL_OPEN; DATA_CHANNEL_ACK, §5.2, is the Message Type alone.)
 
-use crate::Nest;
+use crate::{Layout, Nest, Show};
 use core::fmt;
 use wirelab_core::Annotation;
 
@@ -251,40 +251,49 @@ pub fn summary(m: &Message) -> String {
     }
 }
 
-/// Names every field of a DCEP message into `out`.
-pub fn annotate_at(bytes: &[u8], out: &mut Nest<'_>) -> Result<Message, DcepError> {
-    let msg = Message::decode(bytes)?;
-    let mut push =
-        |name: &str, at: usize, len: usize, value: String, meaning: &str| out.push(name, at, len, value, meaning, 0);
-    let ty_meaning = if let Message::Ack = msg {
-        "DATA_CHANNEL_ACK: the channel is open (§5.2)"
-    } else {
-        "DATA_CHANNEL_OPEN (§5.1)"
-    };
-    push("Message Type", 0, 1, format!("0x{:02x}", bytes[0]), ty_meaning);
-    let Message::Open(o) = &msg else { return Ok(msg) };
-    let ct = o.channel_type();
-    push("Channel Type", 1, 1, format!("0x{ct:02x}"), channel_type_name(ct).unwrap_or("?"));
-    push(
+/// DATA_CHANNEL_OPEN's fixed part (§5.1).
+const OPEN_LAYOUT: &Layout = &[
+    ("Message Type", 0, 1, Show::Hex, "0x03 DATA_CHANNEL_OPEN, 0x02 DATA_CHANNEL_ACK (§5.1, §5.2)"),
+    (
+        "Channel Type",
+        1,
+        1,
+        Show::Hex,
+        "0x00 reliable, 0x01 limited retransmissions, 0x02 limited lifetime; +0x80 unordered",
+    ),
+    (
         "Priority",
         2,
         2,
-        o.priority.to_string(),
-        "RFC 8831 §6.4: 128 below normal, 256 normal (W3C's default \"low\"), 512 high, 1024 extra high",
-    );
-    let rel = match o.reliability {
-        Reliability::Reliable => "ignored for reliable channels; sent as 0",
-        Reliability::MaxRetransmits(_) => "at most this many retransmissions of a message",
-        Reliability::MaxLifetimeMs(_) => "milliseconds after which a message is no longer sent",
+        Show::Dec,
+        "RFC 8831 §6.4: 128 below normal, 256 normal (W3C's default), 512 high, 1024 extra high",
+    ),
+    ("Reliability Parameter", 4, 4, Show::Dec, "retransmissions or milliseconds; 0 and ignored when reliable"),
+    ("Label Length", 8, 2, Show::Dec, "bytes of label"),
+    ("Protocol Length", 10, 2, Show::Dec, "bytes of protocol"),
+];
+
+/// Names every field of a DCEP message into `out`.
+pub fn annotate_at(bytes: &[u8], out: &mut Nest<'_>) -> Result<Message, DcepError> {
+    let msg = Message::decode(bytes)?;
+    let Message::Open(o) = &msg else {
+        out.layout(bytes, 0, &OPEN_LAYOUT[..1], 0);
+        return Ok(msg);
     };
-    push("Reliability Parameter", 4, 4, o.reliability_parameter().to_string(), rel);
-    push("Label Length", 8, 2, o.label.len().to_string(), "bytes of label");
-    push("Protocol Length", 10, 2, o.protocol.len().to_string(), "bytes of protocol");
+    out.layout(bytes, 0, OPEN_LAYOUT, 0);
+    let label_end = OPEN_HEADER_LEN + o.label.len();
     if !o.label.is_empty() {
-        push("Label", 12, o.label.len(), format!("{:?}", o.label), "the channel's name, UTF-8, not padded");
+        out.push(
+            "Label",
+            OPEN_HEADER_LEN,
+            o.label.len(),
+            format!("{:?}", o.label),
+            "the channel's name, UTF-8, not padded",
+            0,
+        );
     }
     if !o.protocol.is_empty() {
-        push("Protocol", 12 + o.label.len(), o.protocol.len(), format!("{:?}", o.protocol), "the subprotocol");
+        out.push("Protocol", label_end, o.protocol.len(), format!("{:?}", o.protocol), "the subprotocol", 0);
     }
     Ok(msg)
 }

@@ -15,7 +15,7 @@
 //! encrypted (an 8-byte explicit nonce, the ciphertext and a 16-byte tag for
 //! AES-128-GCM, RFC 5288).
 
-use crate::{Nest, sctp};
+use crate::{Layout, Nest, Show, sctp};
 use core::fmt;
 use wirelab_core::Annotation;
 
@@ -192,6 +192,34 @@ pub fn summary(records: &[(usize, Record)]) -> String {
     format!("DTLS {}", parts.join(", "))
 }
 
+const RECORD_HEADER: &Layout = &[
+    ("Content Type", 0, 1, Show::Dec, "20 change_cipher_spec, 21 alert, 22 handshake, 23 application_data"),
+    ("Version", 1, 2, Show::Hex, "DTLS 1.2: {254, 253}, the 1's complement of 1.2"),
+    ("Epoch", 3, 2, Show::Dec, "0 before ChangeCipherSpec, in the clear; 1 after, under the new keys"),
+    ("Sequence Number", 5, 6, Show::Dec, "48 bits, per epoch: replay detection and the AEAD nonce"),
+    ("Length", 11, 2, Show::Dec, "fragment bytes"),
+];
+
+const HANDSHAKE_HEADER: &Layout = &[
+    (
+        "Handshake Type",
+        0,
+        1,
+        Show::Dec,
+        "1 ClientHello, 2 ServerHello, 11 Certificate, 12 ServerKeyExchange, 13 CertificateRequest, 14 ServerHelloDone, 15 CertificateVerify, 16 ClientKeyExchange, 20 Finished",
+    ),
+    ("Length", 1, 3, Show::Dec, "the whole message's body"),
+    (
+        "Message Seq",
+        4,
+        2,
+        Show::Dec,
+        "counts this side's handshake messages, for retransmission and reordering (§4.2.2)",
+    ),
+    ("Fragment Offset", 6, 3, Show::Dec, "where this fragment starts in the body"),
+    ("Fragment Length", 9, 3, Show::Dec, "this fragment's bytes: the whole body here"),
+];
+
 /// Names every field of a datagram of DTLS records, and of the SCTP packets inside.
 pub fn annotate(bytes: &[u8]) -> Annotation {
     let records = match decode(bytes) {
@@ -201,70 +229,31 @@ pub fn annotate(bytes: &[u8]) -> Annotation {
     let mut a = Annotation { protocol: "DTLS".into(), summary: summary(&records), ..Annotation::default() };
     let mut out = Nest { fields: &mut a.fields, base: 0, depth: 0 };
     for (at, r) in &records {
-        let at = *at;
-        let name = match handshake_type(r) {
-            Some(t) => handshake_name(t),
-            None => content_type_name(r.content_type),
-        };
-        let len = r.fragment.len();
-        out.push(&format!("DTLS record: {name}"), at, RECORD_HEADER_LEN + len, "", "RFC 6347 §4.1", 0);
-        out.push("Content Type", at, 1, r.content_type.to_string(), content_type_name(r.content_type), 1);
-        out.push("Version", at + 1, 2, "0xfefd", "DTLS 1.2 ({254, 253}: 1's complement of 1.2)", 1);
-        let epoch = if r.epoch == 0 {
-            "0: before ChangeCipherSpec, in the clear"
-        } else {
-            "1: after ChangeCipherSpec, under the new keys"
-        };
-        out.push("Epoch", at + 3, 2, r.epoch.to_string(), epoch, 1);
-        out.push(
-            "Sequence Number",
-            at + 5,
-            6,
-            r.sequence_number.to_string(),
-            "48 bits, per epoch: replay detection, and the nonce",
-            1,
-        );
-        out.push("Length", at + 11, 2, len.to_string(), "fragment bytes", 1);
+        let (at, len) = (*at, r.fragment.len());
+        let name = handshake_type(r).map_or(content_type_name(r.content_type), handshake_name);
+        out.push("DTLS record", at, RECORD_HEADER_LEN + len, name.into(), "RFC 6347 §4.1", 0);
+        out.layout(bytes, at, RECORD_HEADER, 1);
         let f = at + RECORD_HEADER_LEN;
-        match r.content_type {
+        let (what, meaning) = match r.content_type {
             HANDSHAKE if len >= HANDSHAKE_HEADER_LEN => {
-                let fr = &r.fragment;
-                let n24 = |i: usize| u32::from_be_bytes([0, fr[i], fr[i + 1], fr[i + 2]]).to_string();
-                out.push("Handshake Type", f, 1, fr[0].to_string(), handshake_name(fr[0]), 1);
-                out.push("Length", f + 1, 3, n24(1), "the whole message's body", 1);
-                out.push(
-                    "Message Seq",
-                    f + 4,
-                    2,
-                    u16::from_be_bytes([fr[4], fr[5]]).to_string(),
-                    "counts this side's handshake messages, for retransmission and reordering (§4.2.2)",
-                    1,
-                );
-                out.push("Fragment Offset", f + 6, 3, n24(6), "where this fragment starts in the body", 1);
-                out.push("Fragment Length", f + 9, 3, n24(9), "this fragment's bytes: the whole body here", 1);
-                let body = &fr[HANDSHAKE_HEADER_LEN..];
-                out.push("Body (placeholder)", f + HANDSHAKE_HEADER_LEN, body.len(), String::from_utf8_lossy(body), "NOT REAL: a simulation placeholder where the real message's contents (randoms, cipher suites, certificate, keys, MACs) would be", 1);
+                out.layout(bytes, f, HANDSHAKE_HEADER, 1);
+                let body = &r.fragment[HANDSHAKE_HEADER_LEN..];
+                let text = String::from_utf8_lossy(body).into_owned();
+                out.push("Body (placeholder)", f + HANDSHAKE_HEADER_LEN, body.len(), text, "NOT REAL: a simulation placeholder where the real message's contents (randoms, cipher suites, certificate, keys, MACs) would be", 1);
+                continue;
             }
-            CHANGE_CIPHER_SPEC => out.push(
-                "Type",
-                f,
-                len,
-                "1",
-                "change_cipher_spec: from the next record on, this side uses the negotiated keys",
-                1,
+            CHANGE_CIPHER_SPEC => {
+                ("Type", "change_cipher_spec: from the next record on, this side uses the negotiated keys")
+            }
+            APPLICATION_DATA => (
+                "Fragment (shown unencrypted)",
+                "a real record carries AEAD ciphertext; here, for teaching, the SCTP packet in the clear",
             ),
-            APPLICATION_DATA => {
-                out.push(
-                    "Fragment (shown unencrypted)",
-                    f,
-                    len,
-                    "SCTP",
-                    "in a real record this is AEAD ciphertext; here, for teaching, the SCTP packet in the clear",
-                    1,
-                );
-                let _ = sctp::annotate_at(&r.fragment, &mut out.inner(f, 2));
-            }
-            _ => out.push("Fragment", f, len, "", "not interpreted here", 1),
+            _ => ("Fragment", "not interpreted here"),
+        };
+        out.push(what, f, len, String::new(), meaning, 1);
+        if r.content_type == APPLICATION_DATA {
+            let _ = sctp::annotate_at(&r.fragment, &mut out.inner(f, 2));
         }
     }
     a

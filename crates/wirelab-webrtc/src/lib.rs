@@ -37,20 +37,52 @@ pub struct Nest<'a> {
     pub depth: u8,
 }
 
+/// How a field of a fixed layout prints its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Show {
+    /// A big-endian unsigned number, in decimal.
+    Dec,
+    /// The bytes in hex: `0x2112a442`.
+    Hex,
+}
+
+/// A fixed layout: each field's name, offset, length, how to print it, and what it means.
+/// Tables, not code: this crate runs in a size-bound Wasm app, and a row costs a few bytes
+/// where a hand-written field costs a few dozen instructions.
+pub type Layout = [(&'static str, usize, usize, Show, &'static str)];
+
+/// `0x` and the bytes in hex.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(2 + 2 * bytes.len());
+    s.push_str("0x");
+    for b in bytes {
+        s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    s
+}
+
 impl Nest<'_> {
     /// Adds a field at the message's byte `at`, `deeper` levels below the message's own.
-    pub fn push(
-        &mut self,
-        name: &str,
-        at: usize,
-        len: usize,
-        value: impl Into<String>,
-        meaning: impl Into<String>,
-        deeper: u8,
-    ) {
+    #[inline(never)]
+    pub fn push(&mut self, name: &str, at: usize, len: usize, value: String, meaning: &str, deeper: u8) {
         let mut f = Field::new(name, self.base + at, len, value, meaning);
         f.depth = self.depth + deeper;
         self.fields.push(f);
+    }
+
+    /// Adds the fields of `table`, read from `bytes` (the message's own) at `at`; a field
+    /// the bytes do not reach is left out.
+    #[inline(never)]
+    pub fn layout(&mut self, bytes: &[u8], at: usize, table: &Layout, deeper: u8) {
+        for &(name, off, len, show, meaning) in table {
+            let Some(b) = bytes.get(at + off..at + off + len) else { continue };
+            let value = match show {
+                Show::Dec => b.iter().fold(0u64, |n, &x| n << 8 | u64::from(x)).to_string(),
+                Show::Hex => hex(b),
+            };
+            self.push(name, at + off, len, value, meaning, deeper);
+        }
     }
 
     /// The same fields, for a message `at` bytes into this one and `deeper` levels down.

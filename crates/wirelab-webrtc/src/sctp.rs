@@ -17,7 +17,7 @@
 //! (RFC 9260 §3.1, §3.2.) Only what the scenario sends is typed; other chunks are kept
 //! as they came. Gap blocks, duplicate TSNs and the other chunk types are not modelled.
 
-use crate::{Nest, dcep};
+use crate::{Layout, Nest, Show, dcep};
 use core::fmt;
 use wirelab_core::Annotation;
 
@@ -312,149 +312,100 @@ pub fn summary(p: &Packet) -> String {
     format!("SCTP {}", parts.join(" + "))
 }
 
-/// Names every field of an SCTP packet that starts at `base` in the frame, `depth` deep;
-/// a DCEP message inside a DATA chunk is named field by field too.
-pub fn annotate_at(b: &[u8], out: &mut Nest<'_>) -> Result<Packet, SctpError> {
-    let p = Packet::decode(b)?;
-    out.push("Source Port", 0, 2, p.src_port.to_string(), "a=sctp-port of the sender's SDP (RFC 8841 §5)", 0);
-    out.push("Destination Port", 2, 2, p.dst_port.to_string(), "a=sctp-port of the receiver's SDP", 0);
-    let tag_meaning = if p.verification_tag == 0 {
-        "0: an INIT cannot know the peer's tag yet (RFC 9260 §8.5.1)"
-    } else {
-        "the Initiate Tag the receiver chose: proves the packet belongs to this association (§8.5)"
-    };
-    out.push("Verification Tag", 4, 4, format!("0x{:08x}", p.verification_tag), tag_meaning, 0);
-    let sum = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
-    out.push(
+const COMMON_HEADER: &Layout = &[
+    ("Source Port", 0, 2, Show::Dec, "the sender's a=sctp-port (RFC 8841 §5)"),
+    ("Destination Port", 2, 2, Show::Dec, "the receiver's a=sctp-port"),
+    ("Verification Tag", 4, 4, Show::Hex, "the receiver's Initiate Tag, or 0 in an INIT (§8.5, §8.5.1)"),
+    (
         "Checksum",
         8,
         4,
-        format!("0x{sum:08x}"),
-        "CRC-32C of the packet with this field zero, written least significant byte first (§6.8, Appendix A)",
-        0,
-    );
-    let spans = tlvs(b, COMMON_HEADER_LEN)?;
-    for ((at, len), c) in spans.into_iter().zip(&p.chunks) {
+        Show::Hex,
+        "CRC-32C of the packet with this field zero, least significant byte first (§6.8, Appendix A)",
+    ),
+];
+
+const CHUNK_HEADER: &Layout = &[
+    ("Chunk Type", 0, 1, Show::Dec, "0 DATA, 1 INIT, 2 INIT ACK, 3 SACK, 10 COOKIE ECHO, 11 COOKIE ACK (§3.2)"),
+    ("Chunk Flags", 1, 1, Show::Hex, "DATA: U unordered (4), B beginning (2), E end (1) of a message; else 0"),
+    ("Chunk Length", 2, 2, Show::Dec, "type, flags, length and value, without the final padding"),
+];
+
+const DATA_FIELDS: &Layout = &[
+    ("TSN", 4, 4, Show::Dec, "transmission sequence number: what a SACK acknowledges (§3.3.1)"),
+    (
+        "Stream Identifier",
+        8,
+        2,
+        Show::Dec,
+        "the data channel: even for the DTLS client, odd for the server (RFC 8832 §6)",
+    ),
+    ("Stream Sequence Number", 10, 2, Show::Dec, "order within the stream"),
+    ("Payload Protocol Identifier", 12, 4, Show::Dec, "50 DCEP, 51 string, 53 binary, 56/57 empty (RFC 8831 §8)"),
+];
+
+const INIT_FIELDS: &Layout = &[
+    ("Initiate Tag", 4, 4, Show::Hex, "the peer puts this in the Verification Tag of all it sends here (§3.3.2)"),
+    ("Advertised Receiver Window Credit", 8, 4, Show::Dec, "bytes of buffer for incoming data"),
+    ("Number of Outbound Streams", 12, 2, Show::Dec, "streams this side may send on"),
+    ("Number of Inbound Streams", 14, 2, Show::Dec, "streams this side accepts"),
+    ("Initial TSN", 16, 4, Show::Dec, "the TSN of this side's first DATA"),
+];
+
+const SACK_FIELDS: &Layout = &[
+    ("Cumulative TSN Ack", 4, 4, Show::Dec, "every TSN up to this one has arrived (§3.3.4)"),
+    ("Advertised Receiver Window Credit", 8, 4, Show::Dec, "bytes of buffer free"),
+    ("Gap Blocks / Duplicate TSNs", 12, 4, Show::Dec, "how many of each follow: none"),
+];
+
+/// Names every field of an SCTP packet into `out`; a DCEP message inside a DATA chunk is
+/// named field by field too.
+pub fn annotate_at(b: &[u8], out: &mut Nest<'_>) -> Result<Packet, SctpError> {
+    let p = Packet::decode(b)?;
+    out.layout(b, 0, COMMON_HEADER, 0);
+    for ((at, len), c) in tlvs(b, COMMON_HEADER_LEN)?.into_iter().zip(&p.chunks) {
         let ty = b[at];
         out.push(chunk_name(ty), at, len.next_multiple_of(4), String::new(), "a chunk (§3.2)", 0);
-        out.push("Chunk Type", at, 1, ty.to_string(), chunk_name(ty), 1);
-        out.push(
-            "Chunk Flags",
-            at + 1,
-            1,
-            format!("0x{:02x}", b[at + 1]),
-            if ty == DATA { "U (unordered) B (beginning) E (ending) of a message" } else { "none for this chunk" },
-            1,
-        );
-        out.push("Chunk Length", at + 2, 2, len.to_string(), "type, flags, length and value, without padding", 1);
-        let v = at + 4;
+        out.layout(b, at, CHUNK_HEADER, 1);
         match c {
-            Chunk::Data { tsn, stream, ssn, ppid, data, .. } => {
-                out.push(
-                    "TSN",
-                    v,
-                    4,
-                    tsn.to_string(),
-                    "transmission sequence number: what the receiver's SACK acknowledges",
-                    1,
-                );
-                out.push(
-                    "Stream Identifier",
-                    v + 4,
-                    2,
-                    stream.to_string(),
-                    "the data channel's stream: even for the DTLS client, odd for the server (RFC 8832 §6)",
-                    1,
-                );
-                out.push("Stream Sequence Number", v + 6, 2, ssn.to_string(), "order within the stream", 1);
-                out.push("Payload Protocol Identifier", v + 8, 4, ppid.to_string(), dcep::ppid::name(*ppid), 1);
-                let at_data = v + 12;
+            Chunk::Data { ppid, data, .. } => {
+                out.layout(b, at, DATA_FIELDS, 1);
+                let at_data = at + 16;
+                let value = match (*ppid, dcep::Message::decode(data)) {
+                    (dcep::ppid::DCEP, Ok(m)) => dcep::summary(&m),
+                    _ => format!("{:?}", String::from_utf8_lossy(data)),
+                };
+                out.push("User Data", at_data, data.len(), value, "the message: DCEP for PPID 50", 1);
                 if *ppid == dcep::ppid::DCEP {
-                    let (value, meaning) = match dcep::Message::decode(data) {
-                        Ok(m) => (dcep::summary(&m), "a DCEP message (RFC 8832 §5)".to_string()),
-                        Err(e) => (String::new(), format!("malformed DCEP: {e}")),
-                    };
-                    out.push("User Data", at_data, data.len(), value, meaning, 1);
                     let _ = dcep::annotate_at(data, &mut out.inner(at_data, 2));
-                } else {
-                    out.push(
-                        "User Data",
-                        at_data,
-                        data.len(),
-                        format!("{:?}", String::from_utf8_lossy(data)),
-                        "the application's message",
-                        1,
-                    );
                 }
             }
             Chunk::Init(i) | Chunk::InitAck(i) => {
-                out.push(
-                    "Initiate Tag",
-                    v,
-                    4,
-                    format!("0x{:08x}", i.initiate_tag),
-                    "the peer puts this in the Verification Tag of every packet it sends here",
-                    1,
-                );
-                out.push(
-                    "Advertised Receiver Window Credit",
-                    v + 4,
-                    4,
-                    i.a_rwnd.to_string(),
-                    "bytes of buffer for incoming data",
-                    1,
-                );
-                out.push(
-                    "Number of Outbound Streams",
-                    v + 8,
-                    2,
-                    i.outbound_streams.to_string(),
-                    "streams this side may send on",
-                    1,
-                );
-                out.push(
-                    "Number of Inbound Streams",
-                    v + 10,
-                    2,
-                    i.inbound_streams.to_string(),
-                    "streams this side accepts",
-                    1,
-                );
-                out.push("Initial TSN", v + 12, 4, i.initial_tsn.to_string(), "the TSN of this side's first DATA", 1);
-                let mut p_at = v + 16;
+                out.layout(b, at, INIT_FIELDS, 1);
+                let mut p_at = at + 20;
                 for (pty, pv) in &i.params {
                     let (name, meaning) = match *pty {
                         STATE_COOKIE => (
                             "State Cookie",
-                            "opaque to the receiver, echoed back in COOKIE ECHO; random bytes here, where a real stack puts its signed state (§5.1.3)",
+                            "opaque, echoed back in COOKIE ECHO; random bytes here, a real stack's signed state (§5.1.3)",
                         ),
                         FORWARD_TSN_SUPPORTED => {
-                            ("Forward-TSN-Supported", "partial reliability (RFC 3758), needed by unreliable channels")
+                            ("Forward-TSN-Supported", "partial reliability (RFC 3758), for unreliable channels")
                         }
                         _ => ("Parameter", "not interpreted here"),
                     };
-                    out.push(name, p_at, (4 + pv.len()).next_multiple_of(4), format!("{} bytes", pv.len()), meaning, 1);
-                    p_at += (4 + pv.len()).next_multiple_of(4);
+                    let padded = (4 + pv.len()).next_multiple_of(4);
+                    out.push(name, p_at, padded, format!("{} bytes", pv.len()), meaning, 1);
+                    p_at += padded;
                 }
             }
-            Chunk::Sack { cumulative_tsn_ack, a_rwnd } => {
-                out.push(
-                    "Cumulative TSN Ack",
-                    v,
-                    4,
-                    cumulative_tsn_ack.to_string(),
-                    "every TSN up to this one has arrived",
-                    1,
-                );
-                out.push("Advertised Receiver Window Credit", v + 4, 4, a_rwnd.to_string(), "bytes of buffer free", 1);
-                out.push("Gap Blocks / Duplicate TSNs", v + 8, 4, "0 / 0", "nothing missing, nothing twice", 1);
-            }
+            Chunk::Sack { .. } => out.layout(b, at, SACK_FIELDS, 1),
             Chunk::CookieEcho(cookie) => out.push(
                 "Cookie",
-                v,
+                at + 4,
                 cookie.len(),
                 format!("{} bytes", cookie.len()),
-                "the State Cookie of the INIT ACK, returned unchanged (§5.1 C)",
+                "the State Cookie of the INIT ACK, unchanged (§5.1 C)",
                 1,
             ),
             Chunk::CookieAck | Chunk::Other { .. } => {}

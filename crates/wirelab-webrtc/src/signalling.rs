@@ -13,7 +13,6 @@ use core::str::FromStr;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use wirelab_core::{Annotation, Input, Instant, Machine, Output, RfcRef, Transmit, UnknownCommand};
-use wirelab_signal::sdp;
 
 /// A JSON string literal (RFC 8259 §7) as serde_json writes one: `"`, `\` and control
 /// characters escaped, the rest as is.
@@ -224,44 +223,67 @@ pub fn summary(text: &str) -> String {
     }
 }
 
-/// Names the fields of a signalling message, and every line of an SDP inside it with what
-/// it means (`wirelab_signal::sdp::explain_line`).
+/// What each SDP line this crate writes means. A short table of its own rather than
+/// `wirelab_signal::sdp::explain`, whose full explainer would cost the Wasm app more than
+/// this whole scenario's signalling.
+fn sdp_meaning(key: &str) -> &'static str {
+    match key {
+        "v" => "protocol version, always 0 (RFC 8866 §5.1)",
+        "o" => "origin: no user, session id, version; the address is a placeholder (RFC 8866 §5.2)",
+        "s" => "session name: '-', none (RFC 8866 §5.3)",
+        "t" => "time: 0 0, unbounded (RFC 8866 §5.9)",
+        "a=group" => "BUNDLE: the sections share one ICE and DTLS transport (RFC 9143)",
+        "m" => "the data channel section: SCTP over DTLS over UDP; port 9 is a placeholder (RFC 8841 §4.1)",
+        "c" => "connection address: a dummy, ICE finds the real ones (RFC 8866 §5.7)",
+        "a=ice-ufrag" => "ICE username fragment: the checks' USERNAME carries it (RFC 8839 §5.4)",
+        "a=ice-pwd" => "ICE password: keys MESSAGE-INTEGRITY of the checks sent to this side (RFC 8839 §5.4)",
+        "a=ice-options" => "trickle: candidates follow in messages of their own (RFC 8838)",
+        "a=fingerprint" => "hash of the certificate this side's DTLS will present (RFC 8122 §5); random bytes here",
+        "a=setup" => "DTLS role: actpass lets the answerer choose; active is the client (RFC 4145 §4)",
+        "a=mid" => "the section's id, as a=group names it (RFC 5888 §4)",
+        "a=sctp-port" => "the SCTP port inside DTLS (RFC 8841 §5)",
+        "a=max-message-size" => "the largest message this side accepts (RFC 8841 §6)",
+        _ => "not explained here",
+    }
+}
+
+/// Names the fields of a signalling message, and every line of an SDP inside it.
 pub fn annotate(bytes: &[u8]) -> Annotation {
     let mut a = Annotation { protocol: "signalling (JSON over WebSocket)".into(), ..Annotation::default() };
     let Ok(text) = core::str::from_utf8(bytes) else {
-        a.summary = "not UTF-8".into();
-        a.error = Some("a signalling message is JSON text".into());
-        return a;
+        return crate::malformed("signalling", bytes, "a signalling message is JSON text");
     };
     a.summary = summary(text);
     let mut out = Nest { fields: &mut a.fields, base: 0, depth: 0 };
-    let meaning = |k: &str| match k {
-        "type" => "the kind of message (wirelab_signal::msg)",
-        "to" => "the room member it is for; the server replaces this with \"from\"",
-        "from" => "the room member it came from, filled in by the server",
-        "sdp" => "the session description (RFC 8866) the browser made; the server does not read it",
-        "candidate" => "a trickled ICE candidate (RFC 8838 §4), or empty: end of candidates",
-        "sdp_mid" => "the media section it belongs to (a=mid)",
-        _ => "the media section's index",
-    };
-    for key in ["type", "to", "from", "sdp", "candidate", "sdp_mid", "sdp_mline_index"] {
+    const KEYS: [(&str, &str); 7] = [
+        ("type", "the kind of message (wirelab_signal::msg)"),
+        ("to", "the room member it is for; the server replaces this with \"from\""),
+        ("from", "the room member it came from, filled in by the server"),
+        ("sdp", "the session description (RFC 8866); the server does not read it"),
+        (
+            "candidate",
+            "a trickled host candidate: foundation, component, transport, priority, address, port, type (RFC 8839 §5.1); empty: end of candidates",
+        ),
+        ("sdp_mid", "the media section it belongs to (a=mid)"),
+        ("sdp_mline_index", "the media section's index"),
+    ];
+    for (key, meaning) in KEYS {
         let Some((s, e)) = value_span(text, key) else { continue };
-        let is_string = text.as_bytes()[s] == b'"';
-        out.push(key, s, e - s, text[s..e].chars().take(60).collect::<String>(), meaning(key), 0);
-        if key == "sdp" && is_string {
-            // Each line sits between escaped CRLFs ("\r\n", four characters).
-            let mut at = s + 1;
-            for line in text[s + 1..e - 1].split("\\r\\n").filter(|l| !l.is_empty()) {
-                let at_line = text[at..].find(line).map_or(at, |i| at + i);
-                let ex = sdp::explain_line(line);
-                out.push(&ex.key, at_line, line.len(), ex.value, format!("{} ({})", ex.meaning, ex.rfc), 1);
-                at = at_line + line.len();
-            }
+        out.push(key, s, e - s, text[s..e].chars().take(60).collect(), meaning, 0);
+        if key != "sdp" || text.as_bytes()[s] != b'"' {
+            continue;
         }
-        if key == "candidate" && is_string {
-            if let Some(c) = string_field(text, key).and_then(|c| sdp::Candidate::parse(&c).ok()) {
-                out.push("candidate-attribute", s + 1, e - s - 2, c.typ.to_string(), c.describe(), 1);
+        // Each line sits between escaped CRLFs ("\r\n", four characters).
+        let mut at = s + 1;
+        for line in text[s + 1..e - 1].split("\\r\\n") {
+            if let Some((k, v)) = line.split_once('=') {
+                let key = match v.split_once(':') {
+                    Some((name, _)) if k == "a" => format!("a={name}"),
+                    _ => k.to_string(),
+                };
+                out.push(&key, at, line.len(), v.to_string(), sdp_meaning(&key), 1);
             }
+            at += line.len() + 4;
         }
     }
     a

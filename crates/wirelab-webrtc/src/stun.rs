@@ -24,6 +24,7 @@
 //! key is the password's UTF-8 bytes, which is the same for the ASCII of ICE (RFC 8445
 //! §5.3: ice-pwd is ALPHA / DIGIT / "+" / "/").
 
+use crate::{Layout, Nest, Show};
 use core::fmt;
 use hmac::{Hmac, Mac};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -220,7 +221,8 @@ pub enum StunError {
     Missing {
         ty: u16,
     },
-    /// MESSAGE-INTEGRITY to compute, and no key to compute it with.
+    /// MESSAGE-INTEGRITY to compute, and no key to compute it with (or, for
+    /// MESSAGE-INTEGRITY-SHA256, no [`Seal::sha256`]).
     NoKey,
     /// The HMAC does not match: wrong password, or the bytes changed (§14.5).
     IntegrityMismatch,
@@ -276,13 +278,18 @@ pub struct Message {
     pub attributes: Vec<Attribute>,
 }
 
+/// An HMAC: key, data, tag.
+pub type MacFn = fn(&[u8], &[u8]) -> Vec<u8>;
+
 /// How [`Message::seal`] writes a message.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Seal<'a> {
     /// The short-term key (the password, RFC 8489 §9.1.1): every MESSAGE-INTEGRITY and
-    /// MESSAGE-INTEGRITY-SHA256 in the message is computed with it. `None`: written as
-    /// they are.
+    /// MESSAGE-INTEGRITY-SHA256 in the message is computed with it.
     pub key: Option<&'a [u8]>,
+    /// The HMAC-SHA256 for MESSAGE-INTEGRITY-SHA256: [`hmac_sha256`]. Passed in, so that
+    /// code which never sends that attribute (the Wasm app) does not carry SHA-256.
+    pub sha256: Option<MacFn>,
     /// The byte padding is made of. "The padding bits MUST be set to zero on sending and
     /// MUST be ignored by the receiver" (RFC 8489 §14); RFC 5769's vectors, written for
     /// RFC 5389 ("may be any value"), pad with spaces, 0x20.
@@ -421,6 +428,11 @@ fn decode_attribute(ty: u16, v: &[u8], id: &[u8; 12]) -> Result<Attribute, StunE
     })
 }
 
+/// HMAC-SHA256 of `data` with `key`, for [`Seal::sha256`] (RFC 8489 §14.6).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    hmac::<Hmac<sha2::Sha256>>(key, data)
+}
+
 /// HMAC of `data` with `key` (RFC 2104), for either hash.
 fn hmac<M: Mac + hmac::digest::KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(key)
@@ -485,10 +497,10 @@ impl Message {
     /// Writes the message, computing MESSAGE-INTEGRITY (with `seal.key`) and FINGERPRINT
     /// where the attribute list has them: their stored values are ignored.
     pub fn seal(&self, seal: &Seal<'_>) -> Result<Vec<u8>, StunError> {
-        self.write(Some(seal.key), seal.padding)
+        self.write(Some(seal), seal.padding)
     }
 
-    fn write(&self, compute: Option<Option<&[u8]>>, padding: u8) -> Result<Vec<u8>, StunError> {
+    fn write(&self, compute: Option<&Seal<'_>>, padding: u8) -> Result<Vec<u8>, StunError> {
         let mut out = Vec::with_capacity(128);
         out.extend_from_slice(&message_type(self.method, self.class).to_be_bytes());
         out.extend_from_slice(&[0, 0]);
@@ -505,17 +517,17 @@ impl Message {
                 }
                 Attribute::Username(s) | Attribute::Software(s) => out.extend_from_slice(s.as_bytes()),
                 Attribute::MessageIntegrity(v) => match compute {
-                    Some(key) => {
-                        let key = key.ok_or(StunError::NoKey)?;
+                    Some(seal) => {
+                        let key = seal.key.ok_or(StunError::NoKey)?;
                         out.extend(hmac::<Hmac<sha1::Sha1>>(key, &covered(&out, at, at + 24)));
                     }
                     None => out.extend_from_slice(v),
                 },
                 Attribute::MessageIntegritySha256(v) => match compute {
-                    Some(key) => {
-                        let key = key.ok_or(StunError::NoKey)?;
+                    Some(seal) => {
+                        let (key, mac) = seal.key.zip(seal.sha256).ok_or(StunError::NoKey)?;
                         let n = v.len().clamp(16, 32) & !3;
-                        out.extend(&hmac::<Hmac<sha2::Sha256>>(key, &covered(&out, at, at + 4 + n))[..n]);
+                        out.extend(mac(key, &covered(&out, at, at + 4 + n)).iter().take(n));
                     }
                     None => out.extend_from_slice(v),
                 },
@@ -584,10 +596,6 @@ pub fn looks_like_stun(bytes: &[u8]) -> bool {
     bytes.len() >= HEADER_LEN && bytes[0] < 4 && be32(bytes, 4) == MAGIC_COOKIE
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// One line for the ladder: `STUN Binding request USERNAME=b:a USE-CANDIDATE`.
 pub fn summary(m: &Message) -> String {
     let method = if m.method == BINDING { "Binding".to_string() } else { format!("method 0x{:03x}", m.method) };
@@ -604,6 +612,24 @@ pub fn summary(m: &Message) -> String {
     s
 }
 
+const HEADER: &Layout = &[
+    ("Message Type", 0, 2, Show::Hex, "method and class bits interleaved, under two zero bits (RFC 8489 §5)"),
+    ("Message Length", 2, 2, Show::Dec, "bytes after the 20-byte header"),
+    ("Magic Cookie", 4, 4, Show::Hex, "fixed: tells STUN from other protocols on the same port"),
+    ("Transaction ID", 8, 12, Show::Hex, "96 random bits; the response carries the same"),
+];
+
+const ATTRIBUTE_HEADER: &Layout = &[
+    ("Type", 0, 2, Show::Hex, "the attribute's type; below 0x8000 the receiver must understand it (§14)"),
+    ("Length", 2, 2, Show::Dec, "value bytes, before padding"),
+];
+
+const ADDRESS: &Layout = &[
+    ("Reserved", 4, 1, Show::Hex, "zero"),
+    ("Family", 5, 1, Show::Hex, "0x01 IPv4, 0x02 IPv6"),
+    ("Port", 6, 2, Show::Hex, "XOR-MAPPED-ADDRESS: the port XOR the cookie's top 16 bits"),
+];
+
 /// Names every byte of a STUN message: header fields with the type's method and class
 /// bits, and every attribute's type, length, value parts and padding.
 pub fn annotate(bytes: &[u8]) -> Annotation {
@@ -612,35 +638,12 @@ pub fn annotate(bytes: &[u8]) -> Annotation {
         Err(e) => return crate::malformed("STUN", bytes, e),
     };
     let mut a = Annotation { protocol: "STUN".into(), summary: summary(&msg), ..Annotation::default() };
-    let ty = be16(bytes, 0);
-    let f = &mut a.fields;
-    f.push(Field::new("Message Type", 0, 2, format!("0x{ty:04x}"), "method and class, interleaved (RFC 8489 §5)"));
-    f.push(
-        Field::new("zero bits", 0, 1, "00", "the top two bits of every STUN message are 0 (RFC 7983 demultiplexing)")
-            .with_bits(0xC0)
-            .child(),
-    );
-    f.push(
-        Field::new(
-            "Method",
-            0,
-            2,
-            format!("0x{:03x}", msg.method),
-            if msg.method == BINDING { "Binding" } else { "not Binding" },
-        )
-        .with_bits(0x3EEF)
-        .child(),
-    );
-    f.push(Field::new("Class", 0, 2, msg.class.name(), "bits C1 and C0").with_bits(0x0110).child());
-    f.push(Field::new("Message Length", 2, 2, be16(bytes, 2).to_string(), "bytes after the 20-byte header"));
-    f.push(Field::new(
-        "Magic Cookie",
-        4,
-        4,
-        "0x2112a442",
-        "fixed: tells STUN from RFC 3489's classic STUN and other protocols",
-    ));
-    f.push(Field::new("Transaction ID", 8, 12, hex(&bytes[8..20]), "96 random bits; the response carries the same"));
+    let mut out = Nest { fields: &mut a.fields, base: 0, depth: 0 };
+    out.layout(bytes, 0, &HEADER[..1], 0);
+    let method = if msg.method == BINDING { "Binding" } else { "not Binding" };
+    out.fields.push(Field::new("Method", 0, 2, method, "bits M0..M11").with_bits(0x3EEF).child());
+    out.fields.push(Field::new("Class", 0, 2, msg.class.name(), "bits C1 and C0").with_bits(0x0110).child());
+    out.layout(bytes, 0, &HEADER[1..], 0);
     // What the receiver skips: all but MESSAGE-INTEGRITY-SHA256 and FINGERPRINT after
     // MESSAGE-INTEGRITY, everything after FINGERPRINT (§14.5, §14.7).
     let (mut after_integrity, mut after_fingerprint) = (false, false);
@@ -657,64 +660,26 @@ pub fn annotate(bytes: &[u8]) -> Annotation {
             meaning = "ignored: it follows MESSAGE-INTEGRITY or FINGERPRINT (§14.5, §14.7)";
         }
         let padded = len.next_multiple_of(4);
-        f.push(Field::new(name, at, 4 + padded, val.clone(), format!("{meaning} ({rfc})")));
-        f.push(Field::new("Type", at, 2, format!("0x{ty:04x}"), name).child());
-        f.push(Field::new("Length", at + 2, 2, len.to_string(), "value bytes, before padding").child());
-        if ty == attr::MAPPED_ADDRESS || ty == attr::XOR_MAPPED_ADDRESS {
-            let x = if ty == attr::XOR_MAPPED_ADDRESS { "X-" } else { "" };
-            f.push(Field::new("Reserved", at + 4, 1, "0", "zero").child());
-            f.push(
-                Field::new(
-                    "Family",
-                    at + 5,
-                    1,
-                    format!("0x{:02x}", value.get(1).copied().unwrap_or(0)),
-                    "0x01 IPv4, 0x02 IPv6",
-                )
-                .child(),
-            );
-            f.push(
-                Field::new(
-                    format!("{x}Port"),
-                    at + 6,
-                    2,
-                    hex(value.get(2..4).unwrap_or(&[])),
-                    format!("{val} (port XOR the cookie's top 16 bits)"),
-                )
-                .child(),
-            );
-            f.push(
-                Field::new(
-                    format!("{x}Address"),
-                    at + 8,
-                    len.saturating_sub(4),
-                    hex(value.get(4..).unwrap_or(&[])),
-                    "XOR the cookie (IPv6: cookie and transaction ID)",
-                )
-                .child(),
-            );
-        } else if ty == attr::ERROR_CODE && len >= 4 {
-            f.push(
-                Field::new("Class / Number", at + 6, 2, val.clone(), "hundreds digit (3 bits), then modulo 100")
-                    .child(),
-            );
-            f.push(
-                Field::new("Reason Phrase", at + 8, len - 4, String::from_utf8_lossy(&value[4..]), "UTF-8, for people")
-                    .child(),
-            );
-        } else if len > 0 {
-            f.push(Field::new("Value", at + 4, len, val, meaning).child());
+        out.push(name, at, 4 + padded, val.clone(), &format!("{meaning} ({rfc})"), 0);
+        out.layout(bytes, at, ATTRIBUTE_HEADER, 1);
+        let (value_at, value_len) = if ty == attr::MAPPED_ADDRESS || ty == attr::XOR_MAPPED_ADDRESS {
+            out.layout(bytes, at, ADDRESS, 1);
+            (at + 8, len.saturating_sub(4))
+        } else {
+            (at + 4, len)
+        };
+        if value_len > 0 {
+            out.push("Value", value_at, value_len, val, meaning, 1);
         }
         if padded > len {
-            f.push(
-                Field::new(
-                    "Padding",
-                    at + 4 + len,
-                    padded - len,
-                    hex(&bytes[at + 4 + len..at + 4 + padded]),
-                    "to a multiple of 4 bytes; ignored by the receiver (§14)",
-                )
-                .child(),
+            let pad = crate::hex(&bytes[at + 4 + len..at + 4 + padded]);
+            out.push(
+                "Padding",
+                at + 4 + len,
+                padded - len,
+                pad,
+                "to a multiple of 4 bytes; ignored by the receiver (§14)",
+                1,
             );
         }
     }
@@ -722,33 +687,33 @@ pub fn annotate(bytes: &[u8]) -> Annotation {
 }
 
 fn describe(a: Option<&Attribute>, raw: &[u8]) -> (String, &'static str) {
+    use Attribute as A;
     match a {
-        Some(Attribute::MappedAddress(x)) => (x.to_string(), "the address the request came from, in the clear"),
-        Some(Attribute::XorMappedAddress(x)) => {
-            (x.to_string(), "the address the request came from, as the responder saw it")
+        Some(A::MappedAddress(x)) => (x.to_string(), "the address the request came from, in the clear"),
+        Some(A::XorMappedAddress(x)) => (
+            x.to_string(),
+            "the address the request came from, as the responder saw it; XORed with the cookie (and for IPv6 the transaction ID)",
+        ),
+        Some(A::Username(t) | A::Software(t)) => (
+            t.clone(),
+            "in ICE: the receiver's ufrag, a colon, the sender's (RFC 8445 §7.2.2); SOFTWARE: the sender's name",
+        ),
+        Some(A::MessageIntegrity(_)) => (
+            crate::hex(raw),
+            "HMAC-SHA1 of the message so far, keyed with the password of the agent receiving the request",
+        ),
+        Some(A::MessageIntegritySha256(_)) => (crate::hex(raw), "HMAC-SHA256 of the message so far"),
+        Some(A::Fingerprint(_)) => (crate::hex(raw), "CRC-32 of the message so far XOR 0x5354554e: marks it as STUN"),
+        Some(A::ErrorCode { code, .. }) => {
+            (code.to_string(), "class (hundreds), number (modulo 100), then a reason phrase")
         }
-        Some(Attribute::Username(u)) => {
-            (u.clone(), "in ICE: the receiver's ufrag, a colon, the sender's (RFC 8445 §7.2.2)")
-        }
-        Some(Attribute::Software(s)) => (s.clone(), "the sender's software"),
-        Some(Attribute::MessageIntegrity(_)) => {
-            (hex(raw), "HMAC-SHA1 of the message so far, keyed with the password of the agent receiving the request")
-        }
-        Some(Attribute::MessageIntegritySha256(_)) => (hex(raw), "HMAC-SHA256 of the message so far"),
-        Some(Attribute::Fingerprint(v)) => {
-            (format!("0x{v:08x}"), "CRC-32 of the message so far XOR 0x5354554e: marks it as STUN")
-        }
-        Some(Attribute::ErrorCode { code, .. }) => (code.to_string(), "the error code"),
-        Some(Attribute::Priority(p)) => {
+        Some(A::Priority(p)) => {
             (p.to_string(), "the priority a peer-reflexive candidate learned from this check would have")
         }
-        Some(Attribute::UseCandidate) => (String::new(), "the controlling agent nominates this pair: use it for data"),
-        Some(Attribute::IceControlled(t)) => {
-            (format!("0x{t:016x}"), "the sender is controlled; its tie-breaker for role conflicts")
+        Some(A::UseCandidate) => (String::new(), "the controlling agent nominates this pair: use it for data"),
+        Some(A::IceControlled(_) | A::IceControlling(_)) => {
+            (crate::hex(raw), "the sender's role and its tie-breaker for role conflicts")
         }
-        Some(Attribute::IceControlling(t)) => {
-            (format!("0x{t:016x}"), "the sender is controlling; its tie-breaker for role conflicts")
-        }
-        _ => (hex(raw), "not interpreted here"),
+        _ => (crate::hex(raw), "not interpreted here"),
     }
 }

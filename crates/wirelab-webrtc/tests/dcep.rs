@@ -142,6 +142,7 @@ fn the_annotation_names_each_field_of_the_figure() {
             ("Protocol", 13, 4)
         ]
     );
-    assert_eq!(a.fields[1].meaning, "DATA_CHANNEL_PARTIAL_RELIABLE_REXMIT_UNORDERED");
+    let values: Vec<&str> = a.fields.iter().map(|f| f.value.as_str()).collect();
+    assert_eq!(values, ["0x03", "0x81", "512", "3", "1", "4", "\"x\"", "\"json\""]);
     assert_eq!(a.summary, "DATA_CHANNEL_OPEN \"x\"");
 }

@@ -13,7 +13,7 @@ use wirelab_webrtc::stun::{
 };
 
 /// The RFC pads with spaces.
-const RFC5769: Seal<'static> = Seal { key: Some(PASSWORD), padding: 0x20 };
+const RFC5769: Seal<'static> = Seal { key: Some(PASSWORD), padding: 0x20, sha256: None };
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().expect("an address")
@@ -205,7 +205,9 @@ fn attributes_after_integrity_are_ignored() {
             Attribute::UseCandidate,
         ],
     };
-    let bytes = m.seal(&Seal { key: Some(b"pass"), padding: 0 }).expect("encodes");
+    // SHA-256 comes with the caller: without it, MESSAGE-INTEGRITY-SHA256 cannot be made.
+    assert_eq!(m.seal(&Seal { key: Some(b"pass"), ..Seal::default() }), Err(StunError::NoKey));
+    let bytes = m.seal(&Seal { key: Some(b"pass"), padding: 0, sha256: Some(stun::hmac_sha256) }).expect("encodes");
     let back = Message::decode(&bytes).expect("decodes");
     assert_eq!(back.attributes.len(), 4, "{back:?}");
     assert!(back.get(0x0024).is_none() && back.get(0x0025).is_none());
@@ -228,10 +230,12 @@ fn the_annotation_names_every_byte() {
     }
     let a = stun::annotate(&SAMPLE_IPV4_RESPONSE);
     assert_eq!(a.summary, "STUN Binding success response XOR-MAPPED-ADDRESS=192.0.2.1:32853");
-    let port = a.fields.iter().find(|f| f.name == "X-Port").expect("X-Port");
-    assert_eq!((port.start, port.len, port.value.as_str()), (42, 2, "a147"));
+    let port = a.fields.iter().find(|f| f.name == "Port").expect("X-Port");
+    assert_eq!((port.start, port.len, port.value.as_str()), (42, 2, "0xa147"));
+    let address = a.fields.iter().rfind(|f| f.name == "Value" && f.start == 44).expect("X-Address");
+    assert_eq!((address.len, address.value.as_str()), (4, "192.0.2.1:32853"));
     let pad = a.fields.iter().find(|f| f.name == "Padding").expect("SOFTWARE's padding");
-    assert_eq!((pad.start, pad.len, pad.value.as_str()), (35, 1, "20"));
+    assert_eq!((pad.start, pad.len, pad.value.as_str()), (35, 1, "0x20"));
 }
 
 /// Found in review: an attribute after FINGERPRINT is never decoded, so the annotator

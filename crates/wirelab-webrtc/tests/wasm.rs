@@ -17,7 +17,7 @@ fn rfc5769_vectors_in_the_browser() {
         assert_eq!(verify_fingerprint(v), Ok(()));
         assert_eq!(verify_integrity(v, PASSWORD), Ok(()));
         let m = Message::decode(v).expect("decodes");
-        assert_eq!(m.seal(&Seal { key: Some(PASSWORD), padding: 0x20 }).expect("encodes"), v);
+        assert_eq!(m.seal(&Seal { key: Some(PASSWORD), padding: 0x20, sha256: None }).expect("encodes"), v);
     }
 }
 
