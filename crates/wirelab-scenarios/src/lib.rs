@@ -17,6 +17,7 @@ pub mod compare;
 pub mod models;
 pub mod share;
 pub mod web;
+pub mod webrtc;
 
 /// The seed's topics, used to group scenarios on the landing page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -175,6 +176,12 @@ pub const CATALOGUE: &[ScenarioInfo] = &[
         topic: Topic::WebSocket,
         summary: "Ten chat messages written in bursts over five seconds reach one client that polls over HTTP every half second and another that holds a WebSocket open. Polling asks again and again, often for nothing, and learns of each message up to half a second late; the push arrives one link delay after it is written.",
     },
+    ScenarioInfo {
+        id: "webrtc-connect",
+        title: "WebRTC data channel: from offer to first message",
+        topic: Topic::RealTime,
+        summary: "Two browsers open a data channel: offer and answer through a signalling server (JSEP), trickled candidates, a STUN connectivity check each way (real bytes, MESSAGE-INTEGRITY keyed with the ice-pwd), the DTLS handshake's flights (headers real, contents placeholders: no cryptography), the SCTP four-way handshake, DCEP's DATA_CHANNEL_OPEN and ACK, then one message.",
+    },
 ];
 
 /// The network a scenario starts with, before anyone changes it. `tcp-vs-udp` is lossy
@@ -238,6 +245,7 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
         "websocket-stepped" => web::websocket_stepped(params)?,
         "http-request" => web::http_request(params)?,
         "http-polling-vs-websocket" => web::polling_vs_websocket(params)?,
+        "webrtc-connect" => webrtc::webrtc_connect(params)?,
         _ => return Err(ScenarioError::UnknownScenario(id.to_string())),
     };
     sim.run(MAX_EVENTS)?;

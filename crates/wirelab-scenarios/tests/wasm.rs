@@ -26,6 +26,13 @@ fn the_layered_runs_equal_the_native_snapshots() {
     assert_eq!(http.ascii_ladder(), include_str!("snapshots/http_request.ladder"));
 }
 
+/// The WebRTC connection, every STUN, DTLS, SCTP and DCEP byte: the same ladder as natively.
+#[wasm_bindgen_test]
+fn webrtc_connect_equals_the_native_snapshot() {
+    let trace = run("webrtc-connect", &Params::default()).expect("runs");
+    assert_eq!(trace.ascii_ladder(), include_str!("snapshots/webrtc_connect.ladder"));
+}
+
 #[wasm_bindgen_test]
 fn polling_vs_websocket_gives_the_same_table_in_the_browser() {
     let trace = run("http-polling-vs-websocket", &defaults("http-polling-vs-websocket")).expect("runs");

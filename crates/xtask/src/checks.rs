@@ -17,6 +17,7 @@ const PORTABLE: &[&str] = &[
     "wirelab-smtp",
     "wirelab-pop3",
     "wirelab-imap",
+    "wirelab-webrtc",
 ];
 const FORBIDDEN: &[&str] = &["tokio", "web-sys", "js-sys", "wasm-bindgen", "gloo", "yew", "axum", "hyper"];
 

@@ -275,6 +275,8 @@ fn test(args: &[String]) -> Result {
             "wirelab-pop3",
             "--package",
             "wirelab-imap",
+            "--package",
+            "wirelab-webrtc",
         ]))
     })?;
     timed(&mut times, "end-to-end", &mut || {
