@@ -222,6 +222,54 @@ test('the landing page lists every scenario by topic and opens one', async (t) =
   await page.close();
 });
 
+test('P2P: the WebRTC connection flow runs from its own bundle, a state diagram per layer, STUN bytes inspected', async (t) => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('pageerror', (e) => problems.push(`${t.name}: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${t.name}: console: ${m.text()}`); });
+  await page.goto(base + '/');
+  await page.waitForSelector('[data-testid=landing]', { timeout: 20_000 });
+  // The scenarios page's bundle has no WebRTC code: the link loads the P2P page's.
+  await page.click('[data-testid=landing-webrtc-connect]');
+  await page.waitForURL(/\/s\/webrtc-connect/, { timeout: 10_000 });
+  await page.waitForSelector('[data-testid=step-next]', { timeout: 20_000 });
+  const wasm = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => r.name).filter((n) => n.endsWith('.wasm')));
+  assert.ok(wasm.length >= 1 && wasm.at(-1).includes('/p2p/'), `the P2P bundle was loaded: ${wasm}`);
+  assert.match(await page.locator('#scenario-title').innerText(), /WebRTC data channel/);
+  // Step until the first STUN check is on screen, and read it byte by byte.
+  const [, total] = await stepCount(page);
+  for (let i = 0; i < total; i++) {
+    await next(page);
+    const summary = await page.locator('[data-testid=frame-summary]').count() ? await text(page, 'frame-summary') : '';
+    if (/STUN Binding request/.test(summary)) break;
+  }
+  const fields = await page.locator('.inspector').innerText();
+  assert.match(fields, /Magic Cookie/i);
+  assert.match(fields, /MESSAGE-INTEGRITY/);
+  assert.match(fields, /FINGERPRINT/);
+  assert.match(await text(page, 'state-peer-a'), /ICE checking/);
+  // Five layers, five diagrams per peer; the signalling room has one.
+  const figures = page.locator('[data-testid=state-diagrams] figure');
+  const pick = page.locator('.sd-pick');
+  assert.equal(await pick.count(), 3, 'three endpoints: one shown at a time');
+  assert.equal(await figures.first().locator('.sd svg').count(), 5);
+  await page.screenshot({ path: `${SHOTS}/12-webrtc-stun.png`, fullPage: true });
+  await page.keyboard.press('End');
+  await waitStep(page, total);
+  assert.match(await text(page, 'state-peer-a'), /stable · ICE completed · DTLS connected · SCTP ESTABLISHED · channel open/);
+  assert.equal(await figures.first().locator('.sd-box.now').count(), 5, 'one lit state per layer');
+  await pick.nth(2).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=state-diagrams] figcaption')?.textContent === 'peer-b', null, { timeout: 5_000 }).catch(() => {});
+  assert.match(await text(page, 'sd-cause-peer-b'), /channel open|→/);
+  await page.locator('[data-testid=state-diagrams]').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/13-webrtc-diagrams.png`, fullPage: true });
+  // And back to a scenario of the other bundle.
+  await page.click('[data-testid=scenario-tcp-handshake]');
+  await page.waitForURL(/\/s\/tcp-handshake/, { timeout: 10_000 });
+  await page.waitForSelector('[data-testid=step-next]', { timeout: 20_000 });
+  assert.match(await page.locator('#scenario-title').innerText(), /TCP three-way handshake/);
+  await page.close();
+});
+
 test('fields and bytes light each other up; clicking an arrow inspects its frame', async (t) => {
   const page = await openApp(t);
   const [, total] = await stepCount(page);

@@ -4,6 +4,9 @@
 //!
 //! Scenario ids are short kebab-case names that never change: course pages link to them.
 
+// Built for the P2P page alone, the scenarios page's scenario builders go unused.
+#![cfg_attr(not(feature = "classic"), allow(dead_code, unused_imports))]
+
 use core::time::Duration;
 use serde::Serialize;
 use std::fmt;
@@ -17,6 +20,7 @@ pub mod compare;
 pub mod models;
 pub mod share;
 pub mod web;
+#[cfg(feature = "webrtc")]
 pub mod webrtc;
 
 /// The seed's topics, used to group scenarios on the landing page.
@@ -73,6 +77,8 @@ impl Default for Params {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScenarioError {
     UnknownScenario(String),
+    /// A scenario of the catalogue whose code is in another of the app's bundles.
+    ElsewhereInTheApp(String),
     Sim(SimError),
 }
 
@@ -82,6 +88,9 @@ impl fmt::Display for ScenarioError {
             ScenarioError::UnknownScenario(id) => {
                 let ids: Vec<&str> = CATALOGUE.iter().map(|s| s.id).collect();
                 write!(f, "no scenario named {id:?}; known scenarios: {}", ids.join(", "))
+            }
+            ScenarioError::ElsewhereInTheApp(id) => {
+                write!(f, "scenario {id:?} runs on another page of the app (its own bundle)")
             }
             ScenarioError::Sim(e) => write!(f, "{e}"),
         }
@@ -223,7 +232,47 @@ pub const MAX_EVENTS: usize = 100_000;
 
 /// Runs scenario `id` with `params` to the end.
 pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
-    let mut sim = match id {
+    let mut sim = match bundle(id) {
+        None => return Err(ScenarioError::UnknownScenario(id.to_string())),
+        #[cfg(feature = "classic")]
+        Some(Bundle::Scenarios) => classic(id, params)?,
+        #[cfg(feature = "webrtc")]
+        Some(Bundle::P2p) => webrtc::webrtc_connect(params)?,
+        #[allow(unreachable_patterns)]
+        Some(_) => return Err(ScenarioError::ElsewhereInTheApp(id.to_string())),
+    };
+    sim.run(MAX_EVENTS)?;
+    Ok(sim.into_trace())
+}
+
+/// Which of the app's Wasm bundles carries a scenario's code: each stays within the size
+/// budget by carrying only its own (the cargo features `classic` and `webrtc`). The
+/// catalogue itself is in every bundle, so each page can list and link every scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bundle {
+    /// The scenarios page (`/`): TCP, UDP, WebSocket, HTTP, the models.
+    Scenarios,
+    /// The P2P page (`/p2p/`): WebRTC.
+    P2p,
+}
+
+/// The bundle that runs scenario `id`, if there is such a scenario.
+pub fn bundle(id: &str) -> Option<Bundle> {
+    info(id).map(|i| if i.topic == Topic::RealTime { Bundle::P2p } else { Bundle::Scenarios })
+}
+
+/// Whether this build can run scenario `id` (else [`run`] says where it runs).
+pub fn available(id: &str) -> bool {
+    match bundle(id) {
+        Some(Bundle::Scenarios) => cfg!(feature = "classic"),
+        Some(Bundle::P2p) => cfg!(feature = "webrtc"),
+        None => false,
+    }
+}
+
+#[cfg(feature = "classic")]
+fn classic(id: &str, params: &Params) -> Result<Sim, ScenarioError> {
+    Ok(match id {
         "tcp-handshake" => tcp_handshake(params)?,
         "client-server" => models::client_server(params, models::SCENARIO_N)?.0,
         "client-server-failure" => {
@@ -245,11 +294,8 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
         "websocket-stepped" => web::websocket_stepped(params)?,
         "http-request" => web::http_request(params)?,
         "http-polling-vs-websocket" => web::polling_vs_websocket(params)?,
-        "webrtc-connect" => webrtc::webrtc_connect(params)?,
         _ => return Err(ScenarioError::UnknownScenario(id.to_string())),
-    };
-    sim.run(MAX_EVENTS)?;
-    Ok(sim.into_trace())
+    })
 }
 
 /// Documentation addresses (RFC 5737, TEST-NET-1): never real hosts.

@@ -27,6 +27,7 @@ fn the_layered_runs_equal_the_native_snapshots() {
 }
 
 /// The WebRTC connection, every STUN, DTLS, SCTP and DCEP byte: the same ladder as natively.
+#[cfg(feature = "webrtc")]
 #[wasm_bindgen_test]
 fn webrtc_connect_equals_the_native_snapshot() {
     let trace = run("webrtc-connect", &Params::default()).expect("runs");

@@ -410,13 +410,26 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// The page (Trunk's `index.html` of one of the app's bundles) that answers `path`:
+/// `/live/…` the live lab's; `/s/<id>` and `/embed/<id>` the bundle that carries that
+/// scenario's code ([`wirelab_scenarios::bundle`]); anything else the scenarios page's.
+fn page_for(path: &str) -> &'static str {
+    if path == "live" || path.starts_with("live/") {
+        return "live/index.html";
+    }
+    let id = path.strip_prefix("s/").or_else(|| path.strip_prefix("embed/")).unwrap_or("");
+    match wirelab_scenarios::bundle(id) {
+        Some(wirelab_scenarios::Bundle::P2p) => "p2p/index.html",
+        _ => "index.html",
+    }
+}
+
 /// Serves a file of the embedded app. Paths that name no file get their page's
-/// `index.html` (`/live/…`: the live lab's, `live/index.html`; anything else: the
-/// scenarios page's), so deep links into the app work; paths that look like files (have
-/// an extension) get 404.
+/// `index.html` ([`page_for`]), so deep links into the app work; paths that look like
+/// files (have an extension) get 404.
 async fn static_file(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let page = if path == "live" || path.starts_with("live/") { "live/index.html" } else { "index.html" };
+    let page = page_for(path);
     let path = if path.is_empty() { page } else { path };
     match Dist::get(path) {
         Some(file) => file_response(path, file),

@@ -99,6 +99,67 @@ impl fmt::Display for PeerState {
     }
 }
 
+/// The state diagrams of a peer connection, one per layer, in the order [`PeerState`]
+/// prints them: JSEP's signaling state (W3C WebRTC §4.3.1.1's diagram), ICE (W3C §5.6.4,
+/// RFC 8445), DTLS (W3C §5.5.1, RFC 6347), the SCTP association (RFC 9260 §4) and the data
+/// channel (W3C §6.2, RFC 8832 §6).
+pub fn diagrams() -> Vec<wirelab_core::StateDiagram> {
+    use wirelab_core::StateDiagram;
+    let w3c = |s: &'static str| Some(RfcRef::new(8829, s));
+    let mut sig = StateDiagram::new("JSEP signaling state", w3c("3.2"));
+    let stable = sig.state("stable", 1, 0);
+    let local = sig.state("have-local-offer", 0, 1);
+    let remote = sig.state("have-remote-offer", 2, 1);
+    let remote_pr = sig.state("have-remote-pranswer", 0, 2);
+    let local_pr = sig.state("have-local-pranswer", 2, 2);
+    let closed = sig.state("closed", 1, 2);
+    sig.edge(stable, local, "setLocal(offer)");
+    sig.edge(stable, remote, "setRemote(offer)");
+    sig.edge(local, stable, "setRemote(answer), or rollback");
+    sig.edge(remote, stable, "setLocal(answer), or rollback");
+    sig.edge(local, remote_pr, "setRemote(pranswer)");
+    sig.edge(remote, local_pr, "setLocal(pranswer)");
+    sig.edge(remote_pr, stable, "setRemote(answer)");
+    sig.edge(local_pr, stable, "setLocal(answer)");
+    sig.from_any(closed, "close()");
+
+    let mut ice = StateDiagram::new("ICE connection state", Some(RfcRef::new(8445, "6.1")));
+    let new = ice.state("ICE new", 0, 0);
+    let checking = ice.state("ICE checking", 1, 0);
+    let connected = ice.state("ICE connected", 1, 1);
+    let completed = ice.state("ICE completed", 0, 1);
+    ice.edge(new, checking, "a candidate pair to check (RFC 8445 §6.1.4)");
+    ice.edge(checking, connected, "a check succeeded (RFC 8445 §7.2.5.3)");
+    ice.edge(checking, completed, "a nominated check succeeded (RFC 8445 §8.1)");
+    ice.edge(connected, completed, "a pair nominated, checks done (RFC 8445 §8.1)");
+
+    let mut dtls = StateDiagram::new("DTLS transport state", Some(RfcRef::new(6347, "4.2")));
+    let new = dtls.state("DTLS new", 0, 0);
+    let connecting = dtls.state("DTLS connecting", 1, 0);
+    let connected = dtls.state("DTLS connected", 1, 1);
+    dtls.edge(new, connecting, "ICE connected: the handshake starts");
+    dtls.edge(connecting, connected, "Finished verified");
+
+    let mut sctp = StateDiagram::new("SCTP association", Some(RfcRef::new(9260, "4")));
+    let closed = sctp.state("SCTP CLOSED", 0, 0);
+    let wait = sctp.state("SCTP COOKIE-WAIT", 1, 0);
+    let echoed = sctp.state("SCTP COOKIE-ECHOED", 1, 1);
+    let estab = sctp.state("SCTP ESTABLISHED", 0, 1);
+    sctp.edge(closed, wait, "ASSOCIATE / snd INIT");
+    sctp.edge(wait, echoed, "rcv INIT ACK / snd COOKIE ECHO");
+    sctp.edge(echoed, estab, "rcv COOKIE ACK");
+    sctp.edge(closed, estab, "rcv valid COOKIE ECHO / snd COOKIE ACK");
+
+    let mut channel = StateDiagram::new("Data channel", Some(RfcRef::new(8832, "6")));
+    let none = channel.state("no channel", 0, 0);
+    let connecting = channel.state("channel connecting", 1, 0);
+    let open = channel.state("channel open", 1, 1);
+    channel.edge(none, connecting, "createDataChannel / snd DATA_CHANNEL_OPEN");
+    channel.edge(connecting, open, "rcv DATA_CHANNEL_ACK");
+    channel.edge(none, open, "rcv DATA_CHANNEL_OPEN / snd DATA_CHANNEL_ACK");
+    vec![sig, ice, dtls, sctp, channel]
+}
+
 /// Who makes the offer. The offerer is ICE-controlling (RFC 8445 §6.1.1) and says
 /// a=setup:actpass; the answerer picks a=setup:active, so it is the DTLS client (RFC 4145
 /// §4), and starts the SCTP association here.
@@ -826,6 +887,10 @@ impl Machine for Peer {
             (_, ChannelState::Open) => vec![Command::Send("hello".into())],
             _ => Vec::new(),
         }
+    }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        diagrams()
     }
 
     fn annotate(bytes: &[u8]) -> Annotation {

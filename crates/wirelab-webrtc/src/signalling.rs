@@ -201,6 +201,13 @@ impl Machine for Relay {
         }
     }
 
+    /// One state: a room forwards, and has nothing else to be.
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        let mut d = wirelab_core::StateDiagram::new("Signalling room", Some(RfcRef::new(8829, "1")));
+        d.state("relaying", 0, 0);
+        vec![d]
+    }
+
     fn annotate(bytes: &[u8]) -> Annotation {
         annotate(bytes)
     }

@@ -90,8 +90,11 @@ pub fn sh(cmd: &mut Command) -> Result {
 /// URL the server serves it at. Each page is its own Wasm bundle within the size budget,
 /// so that opening either downloads only its own code. `dist` first: Trunk empties its
 /// dist directory, and `dist/live` is inside it.
-const PAGES: [(&str, &str, &str, &str); 2] =
-    [("scenarios", "index.html", "dist", "/"), ("live lab", "live.html", "dist/live", "/live/")];
+const PAGES: [(&str, &str, &str, &str); 3] = [
+    ("scenarios", "index.html", "dist", "/"),
+    ("live lab", "live.html", "dist/live", "/live/"),
+    ("P2P scenarios", "p2p.html", "dist/p2p", "/p2p/"),
+];
 
 /// Builds every page; returns each page's gzipped size.
 fn build_app(env: &bootstrap::Env) -> Result<Vec<(&'static str, u64)>> {
@@ -237,16 +240,15 @@ fn test(args: &[String]) -> Result {
             "-D",
             "warnings",
         ]))?;
-        sh(env.cmd("cargo").args([
-            "clippy",
-            "--package",
-            "wirelab-app",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--",
-            "-D",
-            "warnings",
-        ]))
+        // Each page's build of it: the scenarios page's features, then the P2P page's.
+        for features in [&[][..], &["--no-default-features", "--features", "webrtc"][..]] {
+            sh(env
+                .cmd("cargo")
+                .args(["clippy", "--package", "wirelab-app", "--target", "wasm32-unknown-unknown"])
+                .args(features)
+                .args(["--", "-D", "warnings"]))?;
+        }
+        Ok(())
     })?;
     timed(&mut times, "native tests", &mut || {
         step("Native tests (cargo test)");
@@ -277,6 +279,9 @@ fn test(args: &[String]) -> Result {
             "wirelab-imap",
             "--package",
             "wirelab-webrtc",
+            // Both of the app's scenario bundles.
+            "--features",
+            "wirelab-scenarios/webrtc",
         ]))
     })?;
     timed(&mut times, "end-to-end", &mut || {

@@ -48,12 +48,7 @@ pub fn app() -> Html {
     }
     let on_choose = {
         let (route, generation) = (route.clone(), generation.clone());
-        Callback::from(move |info: &'static ScenarioInfo| {
-            let next = Route::start(info);
-            route::push(&route::href(false, info.id, &next.view));
-            *generation.borrow_mut() += 1;
-            route.set(Rc::new(next));
-        })
+        Callback::from(move |info: &'static ScenarioInfo| choose(&route, &generation, info))
     };
     html! {
         <>
@@ -116,6 +111,35 @@ pub fn top_bar(props: &TopBarProps) -> Html {
             <crate::components::theme::ThemeToggle />
         </header>
     }
+}
+
+/// The client-server vs P2P plot, for the models' scenarios (it runs their code).
+#[cfg(feature = "classic")]
+fn models_plot(info: &ScenarioInfo) -> Html {
+    if info.topic == wirelab_scenarios::Topic::Models {
+        html! { <crate::components::plots::ModelsPlot /> }
+    } else {
+        html! {}
+    }
+}
+
+#[cfg(not(feature = "classic"))]
+fn models_plot(_: &ScenarioInfo) -> Html {
+    html! {}
+}
+
+/// Opens a scenario: in this page when its code is in this page's bundle, else by loading
+/// the page that carries it (the server serves that page's bundle for `/s/<id>`).
+fn choose(route: &UseStateHandle<Rc<Route>>, generation: &Rc<std::cell::RefCell<u32>>, info: &'static ScenarioInfo) {
+    let next = Route::start(info);
+    let href = route::href(false, info.id, &next.view);
+    if !wirelab_scenarios::available(info.id) {
+        let _ = gloo::utils::window().location().assign(&href);
+        return;
+    }
+    route::push(&href);
+    *generation.borrow_mut() += 1;
+    route.set(Rc::new(next));
 }
 
 /// What the seed's topics hold that has no stepped scenario yet, said plainly.
@@ -264,7 +288,7 @@ pub fn scenario_view(props: &ScenarioProps) -> Html {
             </div>
             <crate::components::state_diagram::StateDiagrams trace={model.trace.clone()} event={current} />
             <crate::components::plots::Plots trace={model.trace.clone()} event={current} />
-            if info.topic == wirelab_scenarios::Topic::Models { <crate::components::plots::ModelsPlot /> }
+            { models_plot(info) }
             <Results scenario={info.id} trace={model.trace.clone()} />
             if !route.embed {
                 <ExportBar trace={model.trace.clone()} scenario={info.id} />

@@ -229,6 +229,7 @@ pub fn plots(props: &PlotsProps) -> Html {
 /// Client-server against peer-to-peer for N = 2 … 32 downloaders: run on request (eight
 /// simulations, a second or two in the browser), drawn by the same code as
 /// `wirelab models --svg`.
+#[cfg(feature = "classic")]
 #[component(ModelsPlot)]
 pub fn models_plot() -> Html {
     let result = use_state(|| None::<Result<String, String>>);

@@ -9,9 +9,9 @@ use wirelab_core::{StateDiagram, Trace, TraceKind};
 use yew::prelude::*;
 
 /// A grid cell, and the box drawn in it (viewBox units).
-const CELL_W: i32 = 150;
+const CELL_W: i32 = 162;
 const CELL_H: i32 = 58;
-const BOX_W: i32 = 124;
+const BOX_W: i32 = 140;
 const BOX_H: i32 = 30;
 /// Room on the right of the grid for arrows "from any state".
 const RIGHT: i32 = 30;
@@ -164,7 +164,7 @@ fn draw(d: &StateDiagram, now: &str, hot: Option<usize>) -> Html {
     let hot_label = hot.map(|e| d.edges[e].label.to_string());
     html! {
         <div class="sd">
-            <svg viewBox={format!("0 0 {w} {h}")} role="img"
+            <svg viewBox={format!("0 0 {w} {h}")} width={w.to_string()} height={h.to_string()} role="img"
                 aria-label={format!("{}: in {now}", d.title)}>
                 <defs>
                     <marker id="sd-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto">
