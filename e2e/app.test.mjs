@@ -142,6 +142,9 @@ test('stepping forward walks both ends through the RFC 9293 states, with real se
   assert.deepEqual(await stepCount(page), [total, total]);
   assert.equal(await page.locator('[data-testid=frame]').count(), 7, 'SYN, SYN-ACK, ACK, FIN, ACK, FIN, ACK');
   assert.equal(await page.locator('[data-testid=state-mark]').count(), 12, 'six state changes on each side');
+  // Timers are marked on the lane of the node that armed them, with when they fire.
+  const timers = await page.locator('[data-testid=timer-mark]').allTextContents();
+  assert.ok(timers.length >= 2 && timers.every((t) => /^⏱ \d+ ms/.test(t)), `timer marks: ${timers}`);
   assert.match(await text(page, 'narration'), /connection closed/);
   await page.screenshot({ path: `${SHOTS}/04-end.png`, fullPage: true });
   await page.close();
@@ -252,7 +255,7 @@ test('P2P: the WebRTC connection flow runs from its own bundle, a state diagram 
   const pick = page.locator('.sd-pick');
   assert.equal(await pick.count(), 3, 'three endpoints: one shown at a time');
   assert.equal(await figures.first().locator('.sd svg').count(), 5);
-  await page.screenshot({ path: `${SHOTS}/12-webrtc-stun.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}/20-webrtc-stun.png`, fullPage: true });
   await page.keyboard.press('End');
   await waitStep(page, total);
   assert.match(await text(page, 'state-peer-a'), /stable · ICE completed · DTLS connected · SCTP ESTABLISHED · channel open/);
@@ -261,7 +264,7 @@ test('P2P: the WebRTC connection flow runs from its own bundle, a state diagram 
   await page.waitForFunction(() => document.querySelector('[data-testid=state-diagrams] figcaption')?.textContent === 'peer-b', null, { timeout: 5_000 }).catch(() => {});
   assert.match(await text(page, 'sd-cause-peer-b'), /channel open|→/);
   await page.locator('[data-testid=state-diagrams]').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: `${SHOTS}/13-webrtc-diagrams.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}/21-webrtc-diagrams.png`, fullPage: true });
   // And back to a scenario of the other bundle.
   await page.click('[data-testid=scenario-tcp-handshake]');
   await page.waitForURL(/\/s\/tcp-handshake/, { timeout: 10_000 });
@@ -393,6 +396,74 @@ test('live HTTP: a typed request goes through the bridge and the real response c
     null, { timeout: 10_000 });
   await panel.scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${SHOTS}/08-live-http.png`, fullPage: true });
+  await page.close();
+});
+
+test('live mail: our SMTP, POP3 and IMAP machines in the page, through the bridge, to the real servers', async (t) => {
+  const page = await openLive(t);
+  await page.click('[data-testid=mail-session]');
+  const account = await page.locator('[data-testid=mail-account]').innerText({ timeout: 10_000 });
+  const [north, south] = account.match(/u[0-9a-f]+@(north|south)\.test/g);
+  assert.match(north, /@north\.test$/);
+  assert.match(south, /@south\.test$/);
+  const log = (id) => page.locator(`[data-testid=${id}-log]`);
+  const preset = (id, label) => page.locator(`[data-testid=${id}-preset]`, { hasText: label });
+  const waitRow = (id, re) => page.waitForFunction(([id, src]) =>
+    new RegExp(src).test(document.querySelector(`[data-testid=${id}-log]`)?.innerText ?? ''), [id, re.source], { timeout: 15_000 });
+
+  // IMAP on the "phone": log in, select, and IDLE before any mail exists.
+  await page.click('[data-testid=read-imap]');
+  await preset('imap-phone', 'Log in').click();
+  await preset('imap-phone', 'SELECT INBOX').click();
+  await waitRow('imap-phone', /A\d+ SELECT: OK/);
+  await preset('imap-phone', 'IDLE').click();
+  await waitRow('imap-phone', /←\s*\+ /);
+
+  // Send: our SMTP client machine → bridge → north.test's server, which relays to south.
+  await preset('smtp-north', 'Send to my').click();
+  await waitRow('smtp-north', /· ?sent to u[0-9a-f]+@south\.test/);
+  const smtp = await log('smtp-north').innerText();
+  const flat = smtp.replace(/\s+/g, '');
+  for (const cmd of ['→EHLO browser.wirelab.test', `→MAIL FROM:<${north}>`, `→RCPT TO:<${south}>`, '→DATA', '←354']) {
+    assert.ok(flat.includes(cmd.replace(/\s+/g, '')), `the SMTP log shows ${cmd}:\n${smtp}`);
+  }
+  await preset('smtp-north', 'QUIT').click();
+  await waitRow('smtp-north', /←\s*221/);
+
+  // The relayed mail reaches south, and the phone in IDLE hears it at once (RFC 2177).
+  await waitRow('imap-phone', /←\s*\* 1 EXISTS/);
+
+  // The "laptop" marks it seen; the phone, still idling, hears the flag change.
+  await preset('imap-laptop', 'Log in').click();
+  await preset('imap-laptop', 'SELECT INBOX').click();
+  await waitRow('imap-laptop', /A\d+ SELECT: OK/);
+  await preset('imap-laptop', 'Mark 1 seen').click();
+  await waitRow('imap-phone', /←\s*\* 1 FETCH \(FLAGS \(\\Seen\)/);
+  await page.screenshot({ path: `${SHOTS}/22-mail-imap-sync.png`, fullPage: true });
+
+  // POP3: retrieve it (two Received: lines, Client → Server → Server), delete it, quit.
+  await page.click('[data-testid=read-pop3]');
+  await preset('pop3', 'Log in').click();
+  await preset('pop3', 'RETR 1').click();
+  await waitRow('pop3', /←\s*\+OK/);
+  await page.waitForFunction(() => /message 1/.test(document.querySelector('[data-testid=pop3-log]')?.innerText ?? ''), null, { timeout: 10_000 });
+  const rows = page.locator('[data-testid=pop3-log] li.frame', { hasText: '+OK' });
+  await rows.last().click();
+  const message = await page.locator('[data-testid=console-pop3] .hex').innerText();
+  assert.ok(message.length > 0, 'the inspector shows the message bytes');
+  const retrieved = await log('pop3').innerText();
+  assert.ok((retrieved.match(/Received: from/g) ?? []).length >= 2,
+    `two hops, two Received: lines (south's on top of north's):\n${retrieved}`);
+  await preset('pop3', 'DELE 1').click();
+  await preset('pop3', 'QUIT').click();
+  await waitRow('pop3', /connection closed/);
+  // The phone hears the deletion the POP3 session committed in UPDATE.
+  await waitRow('imap-phone', /←\s*\* 1 EXPUNGE/);
+  // And the server has it no more: a new POP3 session finds an empty maildrop.
+  await preset('pop3', 'Log in').click();
+  await preset('pop3', 'STAT').click();
+  await waitRow('pop3', /0 messages, 0 octets/);
+  await page.screenshot({ path: `${SHOTS}/23-mail-pop3.png`, fullPage: true });
   await page.close();
 });
 

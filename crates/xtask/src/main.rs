@@ -279,6 +279,9 @@ fn test(args: &[String]) -> Result {
             "wirelab-imap",
             "--package",
             "wirelab-webrtc",
+            // The app's components, each mounted alone (tests/components.rs).
+            "--package",
+            "wirelab-app",
             // Both of the app's scenario bundles.
             "--features",
             "wirelab-scenarios/webrtc",

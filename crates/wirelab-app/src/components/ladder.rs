@@ -165,7 +165,23 @@ pub fn ladder(props: &LadderProps) -> Html {
                     </text>
                 }
             };
-            Some(match &e.kind {
+            // A timer this step armed (the trace records it right after the step): a clock
+            // on the lane, under the step's own label, with when it will fire.
+            let next = props.steps.get(row + 1).copied().unwrap_or(trace.events.len());
+            let armed = trace.events.get(event + 1..next).unwrap_or_default().iter().find_map(|t| match t.kind {
+                TraceKind::TimerArmed { at } if t.node == e.node => Some(at),
+                _ => None,
+            });
+            let timer = armed.map(|at| {
+                let ms = at.saturating_duration_since(e.at).as_millis();
+                html! {
+                    <text class="timer-label" data-testid="timer-mark" x={tx.to_string()} y={(y + 13.0).to_string()} text-anchor={anchor}>
+                        { format!("⏱ {ms} ms") }
+                        <title>{ format!("timer armed: fires at t = {} unless stopped first", seconds(at)) }</title>
+                    </text>
+                }
+            });
+            let main = match &e.kind {
                 TraceKind::StateChanged { to, .. } => html! {
                     <g class="mark state-mark" data-testid="state-mark">
                         <circle cx={x.to_string()} cy={y.to_string()} r="5" />
@@ -184,8 +200,10 @@ pub fn ladder(props: &LadderProps) -> Html {
                 TraceKind::Error { text } => {
                     html! { <g class="mark error-mark">{ label("error-label", format!("! {text}")) }</g> }
                 }
+                _ if timer.is_some() => html! {},
                 _ => return None,
-            })
+            };
+            Some(html! { <>{ main }{ timer }</> })
         });
 
     // Frames.
@@ -222,6 +240,19 @@ pub fn ladder(props: &LadderProps) -> Html {
             deg -= 180.0f64.copysign(deg);
         }
         let rotate = format!("rotate({deg:.2} {mx:.1} {my:.1})");
+        // No longer than its arrow (about 6 units a character at 10.5 px): on a dense run
+        // neighbouring labels would run into each other. The whole summary is the tooltip.
+        let room = (((x2 - x1).hypot(y2 - y1) - 14.0) / 6.0).max(0.0) as usize;
+        let summary = &frame.annotation.summary;
+        let label = if summary.chars().count() <= room {
+            summary.clone()
+        } else {
+            let mut cut: String = summary.chars().take(room.saturating_sub(1)).collect();
+            if !cut.is_empty() {
+                cut.push('…');
+            }
+            cut
+        };
         Some(html! {
             <g class={classes!("frame", selected.then_some("selected"), lost.then_some("lost"))}
                data-testid="frame" onclick={Callback::from(move |e: MouseEvent| { e.stop_propagation(); cb.emit(Action::Select(event)); })}>
@@ -232,7 +263,7 @@ pub fn ladder(props: &LadderProps) -> Html {
                 if lost {
                     <text class="lost-mark" x={x2.to_string()} y={(y2 + 5.0).to_string()} text-anchor="middle">{ "✕" }</text>
                 }
-                <text class="frame-label" x={mx.to_string()} y={(my - 4.0).to_string()} text-anchor="middle" transform={rotate}>{ &frame.annotation.summary }</text>
+                <text class="frame-label" x={mx.to_string()} y={(my - 4.0).to_string()} text-anchor="middle" transform={rotate}>{ label }</text>
             </g>
         })
     });

@@ -11,6 +11,7 @@ pub mod ladder;
 pub mod live;
 pub mod live_echo;
 pub mod live_http;
+pub mod mail_lab;
 pub mod narration;
 pub mod plots;
 pub mod results;
