@@ -100,7 +100,7 @@ async fn the_ladder_draws_frames_states_and_the_timers_they_arm() {
     assert_eq!(all(&root, "[data-testid=state-mark]").len(), 12);
     let timers = all(&root, "[data-testid=timer-mark]");
     assert!(!timers.is_empty(), "the retransmission and TIME-WAIT timers are marked");
-    assert!(timers.iter().all(|t| t.text_content().unwrap_or_default().starts_with("⏱ ")));
+    assert!(timers.iter().all(|t| t.text_content().unwrap_or_default().starts_with("timer ")));
     // TIME-WAIT's 2·MSL, armed by the client when it enters TIME-WAIT.
     let texts: Vec<String> = timers.iter().filter_map(|t| t.text_content()).collect();
     assert!(texts.iter().any(|t| t.contains("ms") && t.len() > 4), "{texts:?}");

@@ -415,8 +415,28 @@ fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
+/// The address the bridge's connections to local services come from: a loopback address
+/// of its own, so that the services can tell bridged browsers (already limited here, per
+/// browser address and in all: [`BridgeLimits`]) from local clients they limit per
+/// address themselves (the mail servers' `--mail-connections-per-ip`). Without it, every
+/// bridged browser would share 127.0.0.1's one allowance.
+pub const BRIDGE_SOURCE: std::net::Ipv4Addr = std::net::Ipv4Addr::new(127, 0, 0, 2);
+
+/// Connects to `target`, from [`BRIDGE_SOURCE`] when `target` is on IPv4 loopback (else,
+/// or if binding there fails, from wherever the system chooses).
+async fn connect_from_bridge(target: SocketAddr) -> std::io::Result<TcpStream> {
+    if target.ip().is_loopback() && target.is_ipv4() {
+        if let Ok(socket) = tokio::net::TcpSocket::new_v4() {
+            if socket.bind(SocketAddr::new(BRIDGE_SOURCE.into(), 0)).is_ok() {
+                return socket.connect(target).await;
+            }
+        }
+    }
+    TcpStream::connect(target).await
+}
+
 async fn connect(ws: &mut WebSocket, label: &str, target: SocketAddr, limits: &BridgeLimits) -> Option<TcpStream> {
-    match tokio::time::timeout(limits.connect_timeout, TcpStream::connect(target)).await {
+    match tokio::time::timeout(limits.connect_timeout, connect_from_bridge(target)).await {
         Ok(Ok(s)) => Some(s),
         Ok(Err(e)) => {
             tracing::warn!(label, %target, "bridge: cannot connect: {e}");

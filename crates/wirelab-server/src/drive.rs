@@ -323,7 +323,9 @@ async fn linger_close(stream: &mut TcpStream, linger: Duration) {
 /// Accepts on `listener` until `stop` fires, running each connection `make(local, peer)`
 /// builds in a task of its own until it closes; `alive` is held while any runs, so
 /// shutdown can wait for them. A client with `limits.per_ip` connections open gets
-/// `limits.refusal` and is closed, and everyone else is served on. The HTTP, SMTP, POP3
+/// `limits.refusal` and is closed, and everyone else is served on; the bridge's own
+/// connections ([`crate::bridge::BRIDGE_SOURCE`]) are not counted, as the bridge limits
+/// each browser itself. The HTTP, SMTP, POP3
 /// and IMAP servers all serve this way.
 pub async fn accept_loop<C, F>(
     name: &'static str,
@@ -353,7 +355,9 @@ pub async fn accept_loop<C, F>(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let alive = alive.clone();
-                    let slot = match limits.per_ip {
+                    // The bridge limits its browsers itself, per browser address.
+                    let bridged = peer.ip() == std::net::IpAddr::V4(crate::bridge::BRIDGE_SOURCE);
+                    let slot = match limits.per_ip.filter(|_| !bridged) {
                         Some(max) => match open.take(peer.ip(), max) {
                             Some(slot) => Some(slot),
                             None => {

@@ -103,6 +103,42 @@ async fn one_address_over_its_connection_limit_is_refused_and_the_others_are_ser
     server.stop().await;
 }
 
+/// Browsers reach the mail servers through the bridge, whose connections all come from
+/// one loopback address of its own (`bridge::BRIDGE_SOURCE`): the bridge limits each
+/// browser itself, so the servers' per-address allowance (here 2) must not make every
+/// bridged browser share one. Four bridged POP3 sessions are all greeted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bridged_browsers_are_not_one_address_to_the_mail_servers() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let server = start_with(limits(|l| l.connections_per_ip = 2)).await;
+    let mut open = Vec::new();
+    for i in 0..4 {
+        let url = format!("ws://{}/bridge/pop3", server.app);
+        let (mut ws, _) = tokio::time::timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(url))
+            .await
+            .expect("in time")
+            .expect("the bridge accepts");
+        let greeting = loop {
+            match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("a greeting in time") {
+                Some(Ok(Message::Binary(b))) => break String::from_utf8_lossy(&b).into_owned(),
+                Some(Ok(Message::Text(_))) => continue,
+                other => panic!("bridged session {i}: {other:?}"),
+            }
+        };
+        assert!(greeting.starts_with("+OK"), "bridged session {i} was greeted: {greeting}");
+        open.push(ws);
+    }
+    // A local client is still held to the allowance: two, then a refusal.
+    let (_a, g1) = Conn::greeted(server.pop3).await;
+    let (_b, g2) = Conn::greeted(server.pop3).await;
+    let (_c, g3) = Conn::greeted(server.pop3).await;
+    assert!(g1.starts_with("+OK") && g2.starts_with("+OK"), "{g1} {g2}");
+    assert!(g3.starts_with("-ERR"), "{g3}");
+    drop(open);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_timers_end_silent_sessions_the_protocols_way_and_spare_busy_ones() {
     let server = start_with(limits(|l| {

@@ -165,7 +165,7 @@ pub fn ladder(props: &LadderProps) -> Html {
                     </text>
                 }
             };
-            // A timer this step armed (the trace records it right after the step): a clock
+            // A timer this step armed (the trace records it right after the step): marked
             // on the lane, under the step's own label, with when it will fire.
             let next = props.steps.get(row + 1).copied().unwrap_or(trace.events.len());
             let armed = trace.events.get(event + 1..next).unwrap_or_default().iter().find_map(|t| match t.kind {
@@ -176,7 +176,7 @@ pub fn ladder(props: &LadderProps) -> Html {
                 let ms = at.saturating_duration_since(e.at).as_millis();
                 html! {
                     <text class="timer-label" data-testid="timer-mark" x={tx.to_string()} y={(y + 13.0).to_string()} text-anchor={anchor}>
-                        { format!("⏱ {ms} ms") }
+                        { format!("timer {ms} ms") }
                         <title>{ format!("timer armed: fires at t = {} unless stopped first", seconds(at)) }</title>
                     </text>
                 }
