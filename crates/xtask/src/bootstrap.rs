@@ -242,6 +242,17 @@ fn install(what: &str, why: &str, how_long: &str) {
     println!("    installing {what}\n      why: {why}\n      takes: {how_long}");
 }
 
+/// For `cargo xtask bench`: postfix's `smtp-source` and `smtp-sink` (Debian's postfix
+/// package), the load generator and the store-nothing baseline of the mail benchmark.
+pub fn postfix_tools() -> Result {
+    if Path::new("/usr/sbin/smtp-source").exists() && Path::new("/usr/sbin/smtp-sink").exists() {
+        println!("    ok: smtp-source and smtp-sink (postfix)");
+        return Ok(());
+    }
+    install("postfix (apt)", "smtp-source drives the mail benchmark, smtp-sink is its baseline", "a minute");
+    apt_install(&mut false, &["postfix"])
+}
+
 fn apt_install(updated: &mut bool, packages: &[&str]) -> Result {
     let root =
         Command::new("id").arg("-u").output().ok().is_some_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");

@@ -183,7 +183,21 @@ fn bench(args: &[String]) -> Result {
             _ => return Err(format!("no figures for {stack} in the benchmark output")),
         }
     }
-    ws_bench(&env)
+    ws_bench(&env)?;
+    mail_bench(&env)
+}
+
+/// The mail benchmark (`mail-bench`, under a minute): postfix's smtp-source against our
+/// north.test server, which stores each message durably before its 250, and against
+/// postfix's smtp-sink, which stores nothing.
+fn mail_bench(env: &bootstrap::Env) -> Result {
+    step("Mail: messages per second stored durably, against postfix's smtp-sink (smtp-source drives both)");
+    bootstrap::postfix_tools()?;
+    sh(env
+        .cmd("cargo")
+        .args(["build", "--release", "--quiet", "-p", "wirelab-server", "-p", "wirelab-bench"])
+        .args(["--bin", "wirelab", "--bin", "mail-bench"]))?;
+    sh(env.cmd("cargo").args(["run", "--release", "--quiet", "-p", "wirelab-bench", "--bin", "mail-bench"]))
 }
 
 /// The WebSocket benchmark (`ws-bench`, about a minute). It starts the release `wirelab`
