@@ -6,8 +6,8 @@
 //! rustc accept them. Each target starts from its committed seeds (`fuzz/corpus/<target>`,
 //! read only) and writes what it finds to a scratch corpus under `fuzz/target/corpus/`,
 //! so repeated runs build on each other without touching the repository. A crash fails
-//! the step, naming the input that caused it (`fuzz/artifacts/<target>/crash-…`) and the
-//! command that replays it.
+//! the step (so does an input that takes over 10 s), naming the input that caused it
+//! (`fuzz/artifacts/<target>/crash-…`) and the command that replays it.
 
 use crate::bootstrap::Env;
 use crate::{Result, sh, step};
@@ -86,7 +86,8 @@ fn run_one(env: &Env, target: &str, seconds: u64) -> Result {
         .args(["run", "-O", target])
         .arg(&scratch)
         .arg(Path::new("corpus").join(target))
-        .args(["--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"])
+        // An input that takes over 10 s is a hang: reported like a crash (`timeout-…`).
+        .args(["--", &format!("-max_total_time={seconds}"), "-timeout=10", "-print_final_stats=1"])
         .stdout(Stdio::null())
         .stderr(log)
         .status()
