@@ -41,11 +41,15 @@ fuzz_target!(|data: &[u8]| {
     let whole = read_all(&[bytes], &METHODS, true);
     assert_eq!(read_all(&cut(bytes, cuts), &METHODS, true), whole);
     for r in &whole.0 {
-        // Printed with its own framing, read as the answer to a GET, or to a HEAD when it
-        // has no body (a HEAD's answer keeps the Content-Length of the GET's).
-        let printed = r.to_bytes();
-        let method = if r.body.is_empty() { "HEAD" } else { "GET" };
-        let again = read_all(&[&printed], &[method], true);
-        assert_eq!(again, (vec![r.clone()], None), "{:?}", String::from_utf8_lossy(&printed));
+        // The answer to a GET prints whole and reads back as the same answer to a GET;
+        // the answer to a HEAD (no body, whatever its fields say) prints as its head alone
+        // and reads back as the same answer to a HEAD. Which one it was is not kept, so
+        // one of the two must hold.
+        let whole_message = r.to_bytes();
+        let as_get = read_all(&[&whole_message], &["GET"], true) == (vec![r.clone()], None);
+        let mut head = Vec::new();
+        r.emit_head(&mut head);
+        let as_head = r.body.is_empty() && read_all(&[&head], &["HEAD"], true) == (vec![r.clone()], None);
+        assert!(as_get || as_head, "{r:?} → {:?}", String::from_utf8_lossy(&whole_message));
     }
 });

@@ -107,9 +107,16 @@ fn run_one(env: &Env, target: &str, seconds: u64) -> Result {
         return Ok(());
     }
     let found: Vec<PathBuf> = files(&artifacts).into_iter().filter(|f| !before.contains(f)).collect();
-    let tail: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-    let tail = tail[tail.len().saturating_sub(40)..].join("\n      ");
-    println!("      {tail}");
+    // The panic message (or libFuzzer's own error: a timeout, running out of memory),
+    // without the backtrace; else the end of the log.
+    let is_start = |l: &&str| l.contains("panicked at") || l.contains("ERROR: libFuzzer");
+    let mut excerpt: Vec<&str> =
+        text.lines().skip_while(|l| !is_start(l)).take_while(|l| !l.starts_with("stack backtrace")).take(12).collect();
+    if excerpt.is_empty() {
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        excerpt = lines[lines.len().saturating_sub(20)..].to_vec();
+    }
+    println!("      {}", excerpt.join("\n      "));
     let inputs = if found.is_empty() {
         format!("no new input in {} (see {})", artifacts.display(), log_path.display())
     } else {
