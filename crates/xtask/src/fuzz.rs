@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// Seconds each target runs for in `cargo xtask test`.
-pub const TEST_SECONDS: u64 = 7;
+pub const TEST_SECONDS: u64 = 6;
 const FUZZ_DIR: &str = "fuzz";
 
 /// The targets: the files of `fuzz/fuzz_targets`, sorted.

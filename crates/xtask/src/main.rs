@@ -62,7 +62,7 @@ tasks:
   run [--addr ADDR]   set up what is missing, build the app, start the server
                       (default http://127.0.0.1:8080; also WIRELAB_ADDR)
   test                set up what is missing (also Chromium), then: fmt, clippy,
-                      native tests, fuzz targets (7 s each), Wasm tests in headless
+                      native tests, fuzz targets (6 s each), Wasm tests in headless
                       Chromium, end-to-end test
   fuzz [TARGET] [SECONDS]
                       build the fuzz targets (cargo-fuzz, installed if missing) and
