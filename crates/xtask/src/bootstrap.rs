@@ -98,7 +98,7 @@ pub fn cargo_fuzz(env: &Env) -> Result {
                     found.map(|f| format!(" (found {f})")).unwrap_or_default()
                 ),
                 "it builds the libFuzzer targets in fuzz/ (one per parser) and runs them",
-                "about 2 minutes on a cold 2-core machine",
+                "about a minute on a 2-core machine",
             );
             sh(env.cmd("cargo").args(["install", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION, "--locked"]))?;
         }
