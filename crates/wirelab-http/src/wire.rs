@@ -213,10 +213,15 @@ impl Response {
         emit_fields(&self.headers, out);
     }
 
-    /// Appends the whole message, like [`Request::emit`].
+    /// Appends the whole message, like [`Request::emit`]. A 1xx, 204 or 304 response ends
+    /// with its header section whatever its fields say (RFC 9112 §6.3 rule 1): no body,
+    /// not even a chunked one's last chunk, which the reader would take for the next
+    /// response.
     pub fn emit(&self, out: &mut Vec<u8>) {
         self.emit_head(out);
-        emit_body(&self.headers, &self.body, out);
+        if !has_no_content(self.status) {
+            emit_body(&self.headers, &self.body, out);
+        }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -613,12 +618,18 @@ pub fn request_framing(req: &Request, limits: &Limits) -> Result<Framing, ParseE
     }
 }
 
+/// Whether a response with `status` never has content: 1xx (Informational), 204 (No
+/// Content) and 304 (Not Modified), RFC 9112 §6.3 rule 1.
+pub fn has_no_content(status: u16) -> bool {
+    (100..200).contains(&status) || status == 204 || status == 304
+}
+
 /// RFC 9112 §6.3 for a response to a request with `method`.
 pub fn response_framing(resp: &Response, method: &str, limits: &Limits) -> Result<Framing, ParseError> {
     // Rule 1: "Any response to a HEAD request and any response with a 1xx
     // (Informational), 204 (No Content), or 304 (Not Modified) status code is always
     // terminated by the first empty line after the header fields".
-    if method == "HEAD" || (100..200).contains(&resp.status) || resp.status == 204 || resp.status == 304 {
+    if method == "HEAD" || has_no_content(resp.status) {
         return Ok(Framing::None);
     }
     // Rule 2: a 2xx response to CONNECT switches to a tunnel.
@@ -1336,6 +1347,21 @@ mod tests {
         let a = annotate(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
         assert_eq!(a.summary, "200 OK (5 bytes)");
         assert!(a.fields.iter().any(|f| f.name == "Last Chunk"));
+    }
+
+    /// Found by the `http_response` fuzz target: a 100 with `Transfer-Encoding: chunked`
+    /// was printed with a last chunk, which the reader took for a malformed next response.
+    #[test]
+    fn interim_and_no_content_responses_print_no_body() {
+        for status in [100, 204, 304] {
+            let r = Response::new(status).with_header("Transfer-Encoding", "chunked");
+            let bytes = r.to_bytes();
+            assert!(bytes.ends_with(b"chunked\r\n\r\n"), "{:?}", String::from_utf8_lossy(&bytes));
+            let mut p = ResponseParser::new(Limits::default());
+            p.push(&bytes);
+            assert_eq!(p.next_response(), Ok(Some(r)));
+            assert_eq!(p.next_response(), Ok(None));
+        }
     }
 }
 

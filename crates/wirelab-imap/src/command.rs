@@ -589,10 +589,11 @@ impl Command {
             }
             CommandBody::Fetch { set, items, .. } => out.extend_from_slice(format!(" {set} {items}").as_bytes()),
             CommandBody::Store { set, op, silent, flags, .. } => {
-                // One flag goes bare, as in RFC 9051 §8's `STORE 12 +FLAGS \Deleted`.
+                // One flag goes bare, as in RFC 9051 §8's `STORE 12 +FLAGS \Deleted`. The
+                // rest go as given, repeats too, so that the command reads back the same.
                 let flags = match flags.as_slice() {
                     [one] => one.to_string(),
-                    _ => flags.iter().cloned().collect::<Flags>().to_string(),
+                    _ => format!("({})", flags.iter().map(Flag::to_string).collect::<Vec<_>>().join(" ")),
                 };
                 let silent = if *silent { ".SILENT" } else { "" };
                 out.extend_from_slice(format!(" {set} {op}{silent} {flags}").as_bytes());
@@ -997,5 +998,14 @@ mod tests {
         assert_eq!(out, b"A001 LOGIN alice {23}\r\npass word\r\nwith newline\r\n");
         assert_eq!(splits, vec![23]);
         assert_eq!(Command::parse(&out), Ok(c));
+    }
+
+    /// Found by the `imap_command` fuzz target: a flag given twice was printed once (the
+    /// list went through the set type `Flags`), so the command read back differently.
+    #[test]
+    fn store_prints_every_flag_it_was_given() {
+        let c = parse("a1 store 12 +flags (\\del PRE \\del)\r\n").expect("store");
+        assert_eq!(c.to_bytes(), b"a1 STORE 12 +FLAGS (\\del PRE \\del)\r\n");
+        assert_eq!(Command::parse(&c.to_bytes()), Ok(c));
     }
 }

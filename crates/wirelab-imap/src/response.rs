@@ -828,11 +828,16 @@ fn untagged(c: &mut Cursor<'_>) -> Result<Untagged, ParseError> {
             Untagged::Namespace(values)
         }
         _ => {
-            // Keep the line as text, literals and all.
+            // Keep the line as text, literals and all. A byte that is not UTF-8 becomes
+            // `?`, one byte for one: a literal's `{n}` must still count its octets.
             let rest = c.rest();
             let body = rest.strip_suffix(b"\n").unwrap_or(rest);
             let body = body.strip_suffix(b"\r").unwrap_or(body);
-            let text = format!("{word}{}", String::from_utf8_lossy(body));
+            let body: String = body
+                .utf8_chunks()
+                .flat_map(|chunk| chunk.valid().chars().chain(std::iter::repeat_n('?', chunk.invalid().len())))
+                .collect();
+            let text = format!("{word}{body}");
             c.skip(body.len());
             Untagged::Other(text)
         }
@@ -935,5 +940,16 @@ ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"IMAP4rev2 WG mtg summary a
         assert!(Response::parse(b"A1 MAYBE\r\n").is_err());
         assert!(Response::parse(b"* 0x EXISTS\r\n").is_err());
         assert_eq!(Response::parse(b"A1 OK\r\n"), Ok(Response::tagged("A1", Status::Ok, None, "")));
+    }
+
+    /// Found by the `imap_response` fuzz target: a non-UTF-8 octet in a literal of
+    /// unknown data became U+FFFD (three octets), so the printed `{3}` no longer counted
+    /// the literal and the printed response framed differently.
+    #[test]
+    fn unknown_data_keeps_its_literals_sizes_when_not_utf8() {
+        let r = Response::parse(b"* XDATA {3}\r\na\xd5\n\r\n").expect("other");
+        assert_eq!(r, Response::Untagged(Untagged::Other("XDATA {3}\r\na?\n".into())));
+        let printed = r.to_bytes();
+        assert_eq!(Response::read(&printed), Ok(Some((printed.len(), r))));
     }
 }

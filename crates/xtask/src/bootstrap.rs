@@ -9,7 +9,9 @@
 //!   without --locked: its own lock file names a crate version the registry lacks);
 //! - wasm-opt and playwright-core from npm (`npm ci`, versions in package-lock.json):
 //!   Debian's binaryen is too old to parse today's Rust output;
-//! - for tests, Debian's chromium and chromium-driver, tshark, curl and python3 (apt).
+//! - for tests, Debian's chromium and chromium-driver, tshark, curl and python3 (apt);
+//! - for tests and `cargo xtask fuzz`, cargo-fuzz 0.13.2 (cargo install --locked): it
+//!   builds and runs the libFuzzer targets of `fuzz/`.
 
 use crate::{Result, sh, step};
 use std::ffi::OsString;
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub const TRUNK_VERSION: &str = "0.21.14";
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The wasm-opt version Trunk.toml pins (`version_132`) and package.json installs.
 pub const WASM_OPT_VERSION: &str = "version 132";
 
@@ -72,8 +75,8 @@ pub fn locked_version(package: &str) -> Result<String> {
     Ok(lock[start..end].to_string())
 }
 
-/// Checks and installs everything `purpose` needs; returns the environment to use.
-pub fn tools(purpose: Purpose) -> Result<Env> {
+/// The environment with the installed tools first on PATH, checking nothing.
+pub fn env() -> Result<Env> {
     let mut path = vec![
         // Absolute even before it exists: tests run with the crate as working directory.
         std::env::current_dir().map_err(|e| e.to_string())?.join(PYENV).join("bin"),
@@ -81,7 +84,31 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
         cargo_home_bin(),
     ];
     path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
-    let env = Env { path: std::env::join_paths(path).map_err(|e| e.to_string())? };
+    Ok(Env { path: std::env::join_paths(path).map_err(|e| e.to_string())? })
+}
+
+/// cargo-fuzz, for the fuzz step: installed from crates.io if missing or another version.
+pub fn cargo_fuzz(env: &Env) -> Result {
+    match output_of(env, "cargo", &["fuzz", "--version"]) {
+        Some(v) if v == format!("cargo-fuzz {CARGO_FUZZ_VERSION}") => ok(&v),
+        found => {
+            install(
+                &format!(
+                    "cargo-fuzz {CARGO_FUZZ_VERSION}{}",
+                    found.map(|f| format!(" (found {f})")).unwrap_or_default()
+                ),
+                "it builds the libFuzzer targets in fuzz/ (one per parser) and runs them",
+                "about a minute on a 2-core machine",
+            );
+            sh(env.cmd("cargo").args(["install", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION, "--locked"]))?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks and installs everything `purpose` needs; returns the environment to use.
+pub fn tools(purpose: Purpose) -> Result<Env> {
+    let env = env()?;
 
     step("Checking the toolchain (installing only what is missing)");
     let mut apt_updated = false;
@@ -195,6 +222,7 @@ pub fn tools(purpose: Purpose) -> Result<Env> {
             }
         }
         python_packages(&env, &mut apt_updated)?;
+        cargo_fuzz(&env)?;
     }
     Ok(env)
 }

@@ -48,7 +48,9 @@ pub fn dependency_rule(env: &Env) -> Result {
 /// unimplemented macro is left behind.
 pub fn tidy() -> Result {
     let mut files = Vec::new();
-    rust_files(Path::new("crates"), &mut files);
+    for dir in ["crates", "fuzz/src", "fuzz/fuzz_targets"] {
+        rust_files(Path::new(dir), &mut files);
+    }
     let mut problems = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;

@@ -5,8 +5,11 @@
 //! - `cargo xtask run [--addr 127.0.0.1:8080]`: set up, build the app in release mode,
 //!   build the server with the app embedded, and start it.
 //! - `cargo xtask test`: set up (plus Chromium and chromedriver), then format check,
-//!   clippy with warnings denied, native tests, the protocol crates' tests as Wasm in
-//!   headless Chromium, and the end-to-end test in headless Chromium.
+//!   clippy with warnings denied, native tests, a short run of every fuzz target, the
+//!   protocol crates' tests as Wasm in headless Chromium, and the end-to-end test in
+//!   headless Chromium.
+//! - `cargo xtask fuzz [target] [seconds]`: build the libFuzzer targets of `fuzz/` and run
+//!   each (or the one named) for `seconds` (default 60); `test` runs them all briefly.
 //! - `cargo xtask dist`: set up and build the app only (into `dist/`), printing its size.
 //! - `cargo xtask bench`: set up, then the TCP benchmark (ours against smoltcp) natively
 //!   and as Wasm in headless Chromium, and the Wasm-to-native ratio; then the WebSocket
@@ -15,6 +18,7 @@
 
 mod bootstrap;
 mod checks;
+mod fuzz;
 mod size;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz_task(&args[1..]),
         Some("dist") => bootstrap::tools(bootstrap::Purpose::Run).and_then(|env| build_app(&env).map(|_| ())),
         Some("help" | "--help" | "-h") | None => {
             println!("{}", USAGE);
@@ -57,7 +62,11 @@ tasks:
   run [--addr ADDR]   set up what is missing, build the app, start the server
                       (default http://127.0.0.1:8080; also WIRELAB_ADDR)
   test                set up what is missing (also Chromium), then: fmt, clippy,
-                      native tests, Wasm tests in headless Chromium, end-to-end test
+                      native tests, fuzz targets (6 s each), Wasm tests in headless
+                      Chromium, end-to-end test
+  fuzz [TARGET] [SECONDS]
+                      build the fuzz targets (cargo-fuzz, installed if missing) and
+                      run each, or TARGET only, for SECONDS (default 60)
   dist                set up and build the app into dist/ only
   bench               TCP benchmark: ours against smoltcp, natively and as Wasm in
                       headless Chromium; then the WebSocket benchmark: our server
@@ -230,8 +239,9 @@ fn test(args: &[String]) -> Result {
     let mut times: Vec<(&str, f64)> = vec![("set-up", started.elapsed().as_secs_f64())];
 
     timed(&mut times, "format check", &mut || {
-        step("Format check (cargo fmt --check)");
-        sh(env.cmd("cargo").args(["fmt", "--all", "--check"]))
+        step("Format check (cargo fmt --check), the workspace and fuzz/");
+        sh(env.cmd("cargo").args(["fmt", "--all", "--check"]))?;
+        sh(env.cmd("cargo").args(["fmt", "--all", "--check", "--manifest-path", "fuzz/Cargo.toml"]))
     })?;
     timed(&mut times, "tidy", &mut || {
         step("Tidy: module docs, no ignored tests, no todo macros; portable crates stay portable");
@@ -268,6 +278,7 @@ fn test(args: &[String]) -> Result {
         step("Native tests (cargo test)");
         sh(env.cmd("cargo").args(["test", "--workspace", "--exclude", "wirelab-app"]))
     })?;
+    timed(&mut times, "fuzz", &mut || fuzz::run(&env, None, fuzz::TEST_SECONDS))?;
     timed(&mut times, "wasm tests", &mut || {
         step("Protocol crates' tests compiled to wasm32, run in headless Chromium (wasm-bindgen-test)");
         sh(env.cmd("cargo").args(["test", "--target", "wasm32-unknown-unknown"]).args([
@@ -313,6 +324,22 @@ fn test(args: &[String]) -> Result {
     println!("    {:<14} {:>7.1} s", "total", started.elapsed().as_secs_f64());
     println!("    screenshots: target/e2e/*.png");
     Ok(())
+}
+
+/// `cargo xtask fuzz [target] [seconds]`: longer runs by hand (a number alone is the time).
+fn fuzz_task(args: &[String]) -> Result {
+    let (mut target, mut seconds) = (None, 60);
+    for a in args {
+        match a.parse::<u64>() {
+            Ok(s) => seconds = s,
+            Err(_) if target.is_none() => target = Some(a.as_str()),
+            Err(_) => return Err(format!("unknown option {a:?} for fuzz\n\n{USAGE}")),
+        }
+    }
+    let env = bootstrap::env()?;
+    step("Checking cargo-fuzz (installing it if missing)");
+    bootstrap::cargo_fuzz(&env)?;
+    fuzz::run(&env, target, seconds)
 }
 
 /// Runs one stage of the test command and notes how long it took.
