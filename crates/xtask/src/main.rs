@@ -90,10 +90,11 @@ pub fn sh(cmd: &mut Command) -> Result {
 /// URL the server serves it at. Each page is its own Wasm bundle within the size budget,
 /// so that opening either downloads only its own code. `dist` first: Trunk empties its
 /// dist directory, and `dist/live` is inside it.
-const PAGES: [(&str, &str, &str, &str); 3] = [
+const PAGES: [(&str, &str, &str, &str); 4] = [
     ("scenarios", "index.html", "dist", "/"),
     ("live lab", "live.html", "dist/live", "/live/"),
     ("P2P scenarios", "p2p.html", "dist/p2p", "/p2p/"),
+    ("mail scenarios", "mail.html", "dist/mail", "/mail/"),
 ];
 
 /// Builds every page; returns each page's gzipped size.
@@ -240,8 +241,12 @@ fn test(args: &[String]) -> Result {
             "-D",
             "warnings",
         ]))?;
-        // Each page's build of it: the scenarios page's features, then the P2P page's.
-        for features in [&[][..], &["--no-default-features", "--features", "webrtc"][..]] {
+        // Each page's build of it: the scenarios page's features, the P2P page's, the mail page's.
+        for features in [
+            &[][..],
+            &["--no-default-features", "--features", "webrtc"][..],
+            &["--no-default-features", "--features", "mail"][..],
+        ] {
             sh(env
                 .cmd("cargo")
                 .args(["clippy", "--package", "wirelab-app", "--target", "wasm32-unknown-unknown"])
@@ -279,9 +284,11 @@ fn test(args: &[String]) -> Result {
             "wirelab-imap",
             "--package",
             "wirelab-webrtc",
-            // Both of the app's scenario bundles.
+            // All of the app's scenario bundles.
             "--features",
             "wirelab-scenarios/webrtc",
+            "--features",
+            "wirelab-scenarios/mail",
         ]))
     })?;
     timed(&mut times, "end-to-end", &mut || {
