@@ -164,3 +164,36 @@ fn the_ladders_are_pinned() {
         expect_test::expect_file![file].assert_eq(&ladder);
     }
 }
+
+/// The diagrams the UI draws for the mail machines have the RFCs' states and transitions.
+#[test]
+fn the_diagrams_are_the_rfcs() {
+    let t = trace("smtp-relay");
+    let pop3 = trace("pop3-retrieve-delete");
+    let imap = trace("imap-sync");
+    let titles = |t: &Trace, n: usize| t.nodes[n].diagrams.iter().map(|d| d.title.to_string()).collect::<Vec<_>>();
+    assert_eq!(titles(&t, 0), ["SMTP client", "TCP connection states"]);
+    assert_eq!(titles(&t, 1), ["SMTP server", "TCP connection states"]);
+    assert_eq!(titles(&pop3, 1)[0], "POP3 server");
+    assert_eq!(titles(&imap, 0)[0], "IMAP client");
+    // RFC 1939 §3: AUTHORIZATION, then TRANSACTION, then (after QUIT) UPDATE.
+    for n in [0, 1] {
+        let d = &pop3.nodes[n].diagrams[0];
+        assert!(d.edge_for("TRANSACTION", "UPDATE").is_some());
+        assert!(d.edge_for("UPDATE", "TRANSACTION").is_none());
+    }
+    let server = &pop3.nodes[1].diagrams[0];
+    assert!(server.edge_for("AUTHENTICATING", "TRANSACTION").is_some());
+    // RFC 9051 Figure 1's transitions (4), (5), (6), and (7) from anywhere.
+    for n in [0, 1] {
+        let d = &imap.nodes[n].diagrams[0];
+        assert!(d.edge_for("Not Authenticated", "Authenticated").is_some());
+        assert!(d.edge_for("Authenticated", "Selected").is_some());
+        assert!(d.edge_for("Selected", "Authenticated").is_some());
+        assert!(d.edge_for("Selected", "Logout").is_some_and(|e| d.edges[e].from.is_none()));
+    }
+    // RFC 5321 §3.3: MAIL, RCPT, DATA, in that order only.
+    let smtp = &t.nodes[1].diagrams[0];
+    assert!(smtp.edge_for("MAIL", "RCPT").is_some() && smtp.edge_for("RCPT", "DATA").is_some());
+    assert!(smtp.edge_for("MAIL", "DATA").is_none());
+}
