@@ -87,7 +87,9 @@ pub fn submission(to: &str) -> Vec<u8> {
 
 /// north.test's outbound queue: messages its server accepted for another domain, waiting
 /// for its relay agent (RFC 5321 §3.6). Shared by the two nodes of one run, as the real
-/// server's SMTP listener and relay share the mail store.
+/// server's SMTP listener and relay share the mail store; so a clone of either node's
+/// machine shares it too (the simulator never clones them: a run is replayed from its
+/// trace).
 pub type Spool = Rc<RefCell<VecDeque<Outgoing>>>;
 
 /// An SMTP server's driver (RFC 5321 §6.1: the 250 after the data only once the message
