@@ -17,7 +17,7 @@ use wirelab_udp::{Config as UdpConfig, Udp};
 
 pub mod apps;
 pub mod compare;
-#[cfg(feature = "mail")]
+#[cfg(any(feature = "mail", feature = "imap"))]
 pub mod mail;
 pub mod models;
 pub mod share;
@@ -266,6 +266,8 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
         Some(Bundle::P2p) => webrtc::webrtc_connect(params)?,
         #[cfg(feature = "mail")]
         Some(Bundle::Mail) => mail_scenario(id, params)?,
+        #[cfg(feature = "imap")]
+        Some(Bundle::Imap) => mail::imap_sync(params)?,
         #[allow(unreachable_patterns)]
         Some(_) => return Err(ScenarioError::ElsewhereInTheApp(id.to_string())),
     };
@@ -274,7 +276,7 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
 }
 
 /// Which of the app's Wasm bundles carries a scenario's code: each stays within the size
-/// budget by carrying only its own (the cargo features `classic`, `webrtc` and `mail`). The
+/// budget by carrying only its own (the cargo features `classic`, `webrtc`, `mail` and `imap`). The
 /// catalogue itself is in every bundle, so each page can list and link every scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bundle {
@@ -282,14 +284,17 @@ pub enum Bundle {
     Scenarios,
     /// The P2P page (`/p2p/`): WebRTC.
     P2p,
-    /// The mail page (`/mail/`): SMTP, POP3 and IMAP.
+    /// The mail page (`/mail/`): SMTP and POP3.
     Mail,
+    /// The IMAP page (`/imap/`): IMAP, whose machines alone fill most of a page's budget.
+    Imap,
 }
 
 /// The bundle that runs scenario `id`, if there is such a scenario.
 pub fn bundle(id: &str) -> Option<Bundle> {
     info(id).map(|i| match i.topic {
         Topic::RealTime => Bundle::P2p,
+        Topic::Email if i.id.starts_with("imap") => Bundle::Imap,
         Topic::Email => Bundle::Mail,
         _ => Bundle::Scenarios,
     })
@@ -301,6 +306,7 @@ pub fn available(id: &str) -> bool {
         Some(Bundle::Scenarios) => cfg!(feature = "classic"),
         Some(Bundle::P2p) => cfg!(feature = "webrtc"),
         Some(Bundle::Mail) => cfg!(feature = "mail"),
+        Some(Bundle::Imap) => cfg!(feature = "imap"),
         None => false,
     }
 }
@@ -311,7 +317,6 @@ fn mail_scenario(id: &str, params: &Params) -> Result<Sim, ScenarioError> {
         "smtp-send" => mail::smtp_send(params)?,
         "smtp-relay" => mail::smtp_relay(params)?,
         "pop3-retrieve-delete" => mail::pop3_retrieve_delete(params)?,
-        "imap-sync" => mail::imap_sync(params)?,
         _ => return Err(ScenarioError::UnknownScenario(id.to_string())),
     })
 }

@@ -6,7 +6,7 @@
 
 use wirelab_core::{LinkConfig, Trace, TraceKind};
 use wirelab_scenarios::compare::sent_stream;
-use wirelab_scenarios::{CATALOGUE, Params, Topic, defaults, run};
+use wirelab_scenarios::{Bundle, CATALOGUE, Params, Topic, defaults, run};
 
 fn trace(id: &str) -> Trace {
     run(id, &defaults(id)).unwrap_or_else(|e| panic!("{id}: {e}"))
@@ -30,7 +30,8 @@ fn every_mail_scenario_is_in_the_catalogue_and_runs_on_clean_and_lossy_links() {
     assert_eq!(ids, ["smtp-send", "smtp-relay", "pop3-retrieve-delete", "imap-sync"]);
     for id in ids {
         assert!(wirelab_scenarios::available(id), "{id}");
-        assert_eq!(wirelab_scenarios::bundle(id), Some(wirelab_scenarios::Bundle::Mail));
+        let page = if id == "imap-sync" { Bundle::Imap } else { Bundle::Mail };
+        assert_eq!(wirelab_scenarios::bundle(id), Some(page), "{id}");
         trace(id);
         for seed in 1..=4 {
             let link = LinkConfig { loss: 0.2, ..LinkConfig::default() };

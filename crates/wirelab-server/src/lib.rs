@@ -421,6 +421,7 @@ fn page_for(path: &str) -> &'static str {
     match wirelab_scenarios::bundle(id) {
         Some(wirelab_scenarios::Bundle::P2p) => "p2p/index.html",
         Some(wirelab_scenarios::Bundle::Mail) => "mail/index.html",
+        Some(wirelab_scenarios::Bundle::Imap) => "imap/index.html",
         _ => "index.html",
     }
 }
@@ -457,10 +458,12 @@ mod tests {
     fn each_scenario_link_gets_the_page_whose_bundle_carries_it() {
         assert_eq!(page_for("s/tcp-handshake"), "index.html");
         assert_eq!(page_for("s/webrtc-connect"), "p2p/index.html");
-        for id in ["smtp-send", "smtp-relay", "pop3-retrieve-delete", "imap-sync"] {
+        for id in ["smtp-send", "smtp-relay", "pop3-retrieve-delete"] {
             assert_eq!(page_for(&format!("s/{id}")), "mail/index.html", "{id}");
             assert_eq!(page_for(&format!("embed/{id}")), "mail/index.html", "{id}");
         }
+        assert_eq!(page_for("s/imap-sync"), "imap/index.html");
+        assert_eq!(page_for("embed/imap-sync"), "imap/index.html");
         assert_eq!(page_for("live/"), "live/index.html");
         assert_eq!(page_for("s/no-such-scenario"), "index.html");
     }
