@@ -97,14 +97,13 @@ fn pop3_deletes_only_in_update() {
     // RFC 1939 §3: a line of the message starting with "." is byte-stuffed.
     assert!(server.contains(&"...and that is all".to_string()) && server.contains(&"..".to_string()));
     // The removal comes after QUIT, in UPDATE, and only then.
-    let notes = events(&t, 1);
-    let removed = notes.iter().position(|e| e.contains("removed 1 messages")).expect("removed");
-    let update = t
-        .events
-        .iter()
-        .filter(|e| e.node == 1)
-        .position(|e| matches!(&e.kind, TraceKind::StateChanged { to, .. } if to.starts_with("UPDATE")));
-    assert!(update.is_some() && removed > 0);
+    let mine: Vec<_> = t.events.iter().filter(|e| e.node == 1).collect();
+    let update =
+        mine.iter().position(|e| matches!(&e.kind, TraceKind::StateChanged { to, .. } if to.starts_with("UPDATE")));
+    let removed =
+        mine.iter().position(|e| matches!(&e.kind, TraceKind::Event { text } if text.contains("removed 1 messages")));
+    assert!(matches!((update, removed), (Some(u), Some(r)) if u < r), "{update:?} {removed:?}");
+    assert_eq!(events(&t, 1).iter().filter(|e| e.contains("removed")).count(), 1);
 }
 
 #[test]
