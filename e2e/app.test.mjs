@@ -273,6 +273,24 @@ test('P2P: the WebRTC connection flow runs from its own bundle, a state diagram 
   await page.close();
 });
 
+test('mail scenarios: the relay chain and IMAP sync run from their own bundles, to the end', async (t) => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('pageerror', (e) => problems.push(`${t.name}: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${t.name}: console: ${m.text()}`); });
+  for (const [id, bundle] of [['smtp-relay', '/mail/'], ['imap-sync', '/imap/']]) {
+    await page.goto(base + `/s/${id}`);
+    await page.waitForSelector('[data-testid=step-next]', { timeout: 20_000 });
+    const wasm = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => r.name).filter((n) => n.endsWith('.wasm')));
+    assert.ok(wasm.at(-1).includes(bundle), `${id} runs from the ${bundle} bundle: ${wasm}`);
+    await page.keyboard.press('End');
+    const [, total] = await stepCount(page);
+    await waitStep(page, total);
+    assert.equal(await page.locator('[data-testid=state-diagrams]').count(), 1, `${id} draws its state diagrams`);
+  }
+  await page.screenshot({ path: `${SHOTS}/24-smtp-relay.png`, fullPage: true });
+  await page.close();
+});
+
 test('fields and bytes light each other up; clicking an arrow inspects its frame', async (t) => {
   const page = await openApp(t);
   const [, total] = await stepCount(page);

@@ -111,10 +111,11 @@ struct Scheduled {
     line: String,
 }
 
-/// A command that runs `delay` after `node` enters `state`, once.
+/// A command for `target` that runs `delay` after `node` enters `state`, once.
 #[derive(Debug)]
 struct Trigger {
     node: NodeId,
+    target: NodeId,
     state: String,
     delay: Duration,
     line: String,
@@ -195,10 +196,24 @@ impl Sim {
     /// whole name or one layer's (`OPEN`, `ESTABLISHED`): the trigger fires when that
     /// layer enters it ([`enters_state`](crate::enters_state)).
     pub fn command_on_state(&mut self, node: NodeId, state: &str, delay: Duration, line: &str) -> Result<(), SimError> {
-        if node >= self.nodes.len() {
-            return Err(SimError::NoSuchNode(node));
+        self.command_on_state_of(node, state, delay, node, line)
+    }
+
+    /// Gives `target` the command `line`, `delay` after `node` first enters `state`: one
+    /// host's step that another's starts (north's relay agent connects once north's
+    /// server has queued a message). Otherwise as [`Sim::command_on_state`].
+    pub fn command_on_state_of(
+        &mut self,
+        node: NodeId,
+        state: &str,
+        delay: Duration,
+        target: NodeId,
+        line: &str,
+    ) -> Result<(), SimError> {
+        if let Some(&n) = [node, target].iter().find(|&&n| n >= self.nodes.len()) {
+            return Err(SimError::NoSuchNode(n));
         }
-        self.triggers.push(Trigger { node, state: state.to_string(), delay, line: line.to_string() });
+        self.triggers.push(Trigger { node, target, state: state.to_string(), delay, line: line.to_string() });
         Ok(())
     }
 
@@ -345,7 +360,7 @@ impl Sim {
                         self.triggers.iter().position(|tr| tr.node == node && enters_state(&t.from, &t.to, &tr.state))
                     {
                         let tr = self.triggers.remove(i);
-                        self.schedule(now + tr.delay, node, tr.line);
+                        self.schedule(now + tr.delay, tr.target, tr.line);
                     }
                     self.push(
                         node,

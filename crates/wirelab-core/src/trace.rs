@@ -117,6 +117,18 @@ pub struct Trace {
 impl Eq for Trace {}
 
 impl Trace {
+    /// What `node` reported ([`TraceKind::Event`]), in order: `TCP: connection established`.
+    pub fn reports(&self, node: usize) -> Vec<String> {
+        self.events
+            .iter()
+            .filter(|e| e.node == node)
+            .filter_map(|e| match &e.kind {
+                TraceKind::Event { text } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The frame sent at event `sent_seq`.
     pub fn frame(&self, sent_seq: usize) -> Option<&Frame> {
         match &self.events.get(sent_seq)?.kind {

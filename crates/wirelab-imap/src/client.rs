@@ -777,6 +777,10 @@ impl Machine for ImapClient {
         annotate::annotate(bytes)
     }
 
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![crate::session_diagram("IMAP client")]
+    }
+
     /// A piece sent after a `+` starts with literal data, which the bytes alone cannot
     /// show; the client remembers the pieces it sent that way.
     fn annotate_sent(&self, bytes: &[u8]) -> Annotation {

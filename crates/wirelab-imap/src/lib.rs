@@ -64,3 +64,23 @@ impl std::fmt::Display for State {
         })
     }
 }
+
+/// An IMAP session's states and transitions as RFC 9051 §3 Figure 1 draws them, for the
+/// UI's state diagram of a client (`title` "IMAP client") or a server session. The
+/// figure's own labels: (1) the OK greeting, (2) PREAUTH, (3) BYE, (4) LOGIN, (5)
+/// SELECT or EXAMINE, (6) CLOSE, UNSELECT or a failed SELECT, (7) LOGOUT, shutdown or the
+/// connection closed. IDLE (RFC 2177) is no state: it is a command in progress in
+/// Authenticated or Selected.
+pub fn session_diagram(title: &'static str) -> wirelab_core::StateDiagram {
+    let mut d = wirelab_core::StateDiagram::new(title, Some(wirelab_core::RfcRef::new(9051, "3")));
+    let not_auth = d.state("Not Authenticated", 0, 0);
+    let auth = d.state("Authenticated", 1, 1);
+    let selected = d.state("Selected", 1, 2);
+    let logout = d.state("Logout", 0, 3);
+    d.edge(not_auth, auth, "(4) LOGIN completed OK");
+    d.edge(auth, selected, "(5) SELECT or EXAMINE completed OK");
+    d.edge(selected, auth, "(6) CLOSE, UNSELECT, or a failed SELECT");
+    d.from_any(auth, "(2) PREAUTH greeting");
+    d.from_any(logout, "(3) BYE greeting; (7) LOGOUT, shutdown, or the connection closed");
+    d
+}

@@ -1546,6 +1546,10 @@ impl Machine for ImapServer {
     fn annotate(bytes: &[u8]) -> Annotation {
         annotate::annotate(bytes)
     }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![crate::session_diagram("IMAP server")]
+    }
 }
 
 /// The server over a byte stream: it greets when the stream opens (RFC 9051 §7.1:

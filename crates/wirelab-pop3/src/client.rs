@@ -51,6 +51,26 @@ impl fmt::Display for ClientState {
     }
 }
 
+/// The client's states and transitions: RFC 1939 §3's AUTHORIZATION, TRANSACTION and
+/// UPDATE, with the wait for the greeting (§4) and the ends, for the UI's state diagram.
+/// Names as [`ClientState`] prints them.
+pub fn client_diagram() -> wirelab_core::StateDiagram {
+    let mut d = wirelab_core::StateDiagram::new("POP3 client", Some(rfc("3")));
+    let connecting = d.state("CONNECTING", 0, 0);
+    let greeting = d.state("GREETING", 1, 0);
+    let authorization = d.state("AUTHORIZATION", 1, 1);
+    let transaction = d.state("TRANSACTION", 1, 2);
+    let update = d.state("UPDATE", 1, 3);
+    let closed = d.state("CLOSED", 0, 3);
+    d.edge(connecting, greeting, "connection open / wait for the greeting (§4)");
+    d.edge(greeting, authorization, "rcv +OK greeting / snd USER or APOP");
+    d.edge(authorization, transaction, "rcv +OK to PASS or APOP (§7)");
+    d.edge(transaction, update, "snd QUIT (§6)");
+    d.edge(update, closed, "rcv +OK signing off / close");
+    d.from_any(closed, "QUIT in AUTHORIZATION, -ERR greeting, or the server closed");
+    d
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
     pub local: SocketAddr,
@@ -481,6 +501,10 @@ impl Machine for Pop3Client {
 
     fn annotate(bytes: &[u8]) -> Annotation {
         annotate::annotate(bytes)
+    }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![client_diagram()]
     }
 }
 

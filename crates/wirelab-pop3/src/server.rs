@@ -85,6 +85,30 @@ impl fmt::Display for ServerState {
     }
 }
 
+/// The server's states and transitions: RFC 1939 §3's AUTHORIZATION, TRANSACTION and
+/// UPDATE, with the two waits for the driver inside them, for the UI's state diagram.
+/// Names as [`ServerState`] prints them.
+pub fn server_diagram() -> wirelab_core::StateDiagram {
+    let mut d = wirelab_core::StateDiagram::new("POP3 server", Some(rfc("3")));
+    let connecting = d.state("CONNECTING", 0, 0);
+    let authorization = d.state("AUTHORIZATION", 1, 0);
+    let authenticating = d.state("AUTHENTICATING", 2, 0);
+    let transaction = d.state("TRANSACTION", 1, 1);
+    let fetching = d.state("FETCHING", 2, 1);
+    let update = d.state("UPDATE", 1, 2);
+    let closed = d.state("CLOSED", 0, 2);
+    d.edge(connecting, authorization, "connection open / snd +OK greeting (§4)");
+    d.edge(authorization, authenticating, "rcv PASS or APOP / ask the driver (§7)");
+    d.edge(authenticating, transaction, "maildrop / snd +OK, maildrop locked (§3)");
+    d.edge(authenticating, authorization, "auth-failed / snd -ERR");
+    d.edge(transaction, fetching, "rcv RETR or TOP / ask the driver");
+    d.edge(fetching, transaction, "message / snd +OK and the message (§5)");
+    d.edge(transaction, update, "rcv QUIT / delete the marked messages (§6)");
+    d.edge(update, closed, "deleted / snd +OK signing off");
+    d.from_any(closed, "QUIT in AUTHORIZATION, autologout, or the client closed: no UPDATE");
+    d
+}
+
 /// One message of the maildrop, as the driver describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MessageInfo {
@@ -681,6 +705,10 @@ impl Machine for Pop3Server {
 
     fn annotate(bytes: &[u8]) -> Annotation {
         annotate::annotate(bytes)
+    }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![server_diagram()]
     }
 }
 

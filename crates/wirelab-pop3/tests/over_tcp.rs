@@ -44,14 +44,7 @@ fn run(seed: u64, loss: f64, commands: &[&str], abort_after: Option<Duration>) -
 }
 
 fn texts(t: &Trace, node: usize) -> Vec<String> {
-    t.events
-        .iter()
-        .filter(|e| e.node == node)
-        .filter_map(|e| match &e.kind {
-            TraceKind::Event { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
+    t.reports(node)
 }
 
 #[test]

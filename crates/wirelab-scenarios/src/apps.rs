@@ -22,6 +22,15 @@ pub enum Note {
     Published { id: usize, text: String },
     /// The chat client has message `id` (the first time it sees it).
     Received { id: usize, text: String },
+    /// A mail server's driver stored a message in `mailbox`'s maildrop, as `id`; its
+    /// content starts with `received` `Received:` lines, one per hop (RFC 5321 §4.4).
+    Stored { mailbox: String, id: String, received: usize },
+    /// A mail server's driver queued a message for relay to `to` (RFC 5321 §3.6).
+    Queued { to: String },
+    /// A mail server's driver removed `count` messages from `mailbox` (POP3's UPDATE).
+    Removed { mailbox: String, count: usize },
+    /// A message arrived in `mailbox`, from outside this session (IMAP's `* n EXISTS`).
+    Arrived { mailbox: String, uid: u32 },
 }
 
 impl fmt::Display for Note {
@@ -29,6 +38,12 @@ impl fmt::Display for Note {
         match self {
             Note::Published { id, text } => write!(f, "chat #{id} published: {text:?}"),
             Note::Received { id, text } => write!(f, "chat #{id} received: {text:?}"),
+            Note::Stored { mailbox, id, received } => {
+                write!(f, "stored in {mailbox}'s maildrop as {id} ({received} Received: lines)")
+            }
+            Note::Queued { to } => write!(f, "queued for relay to {to}"),
+            Note::Removed { mailbox, count } => write!(f, "removed {count} messages from {mailbox}'s maildrop"),
+            Note::Arrived { mailbox, uid } => write!(f, "a new message (UID {uid}) arrived in {mailbox}"),
         }
     }
 }

@@ -17,6 +17,8 @@ use wirelab_udp::{Config as UdpConfig, Udp};
 
 pub mod apps;
 pub mod compare;
+#[cfg(any(feature = "mail", feature = "imap"))]
+pub mod mail;
 pub mod models;
 pub mod share;
 pub mod web;
@@ -186,6 +188,30 @@ pub const CATALOGUE: &[ScenarioInfo] = &[
         summary: "Ten chat messages written in bursts over five seconds reach one client that polls over HTTP every half second and another that holds a WebSocket open. Polling asks again and again, often for nothing, and learns of each message up to half a second late; the push arrives one link delay after it is written.",
     },
     ScenarioInfo {
+        id: "smtp-send",
+        title: "SMTP: submitting one message",
+        topic: Topic::Email,
+        summary: "Alice's client opens TCP to north.test's mail server: the 220 greeting, EHLO answered with SIZE and 8BITMIME, MAIL FROM with the message's size, RCPT TO, DATA and the content with a line starting with a period doubled (RFC 5321 §4.5.2), the 250 once the server has stored it, QUIT and 221.",
+    },
+    ScenarioInfo {
+        id: "smtp-relay",
+        title: "SMTP relay: from north.test to south.test",
+        topic: Topic::Email,
+        summary: "Alice writes to bob@south.test. North.test's server accepts the message for relay and queues it; north's relay agent opens SMTP to south.test's server and sends it on. Each server prepends a Received: line (RFC 5321 §4.4): the copy stored at south carries two.",
+    },
+    ScenarioInfo {
+        id: "pop3-retrieve-delete",
+        title: "POP3: retrieve a message, delete it",
+        topic: Topic::Email,
+        summary: "Alice's client logs in with USER and PASS, asks STAT and LIST, retrieves message 1 with RETR, marks it with DELE, and QUIT: only now, in the UPDATE state, is the message removed (RFC 1939 §6).",
+    },
+    ScenarioInfo {
+        id: "imap-sync",
+        title: "IMAP: select, fetch, flag, idle",
+        topic: Topic::Email,
+        summary: "Alice's client logs in, selects INBOX (* 2 EXISTS, UIDVALIDITY, UIDNEXT), fetches every message with BODY.PEEK[], marks the first \\Seen with STORE, then IDLEs until the server pushes a new arrival (* 3 EXISTS, RFC 2177), ends IDLE with DONE and logs out (RFC 9051).",
+    },
+    ScenarioInfo {
         id: "webrtc-connect",
         title: "WebRTC data channel: from offer to first message",
         topic: Topic::RealTime,
@@ -238,6 +264,10 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
         Some(Bundle::Scenarios) => classic(id, params)?,
         #[cfg(feature = "webrtc")]
         Some(Bundle::P2p) => webrtc::webrtc_connect(params)?,
+        #[cfg(feature = "mail")]
+        Some(Bundle::Mail) => mail_scenario(id, params)?,
+        #[cfg(feature = "imap")]
+        Some(Bundle::Imap) => mail::imap_sync(params)?,
         #[allow(unreachable_patterns)]
         Some(_) => return Err(ScenarioError::ElsewhereInTheApp(id.to_string())),
     };
@@ -246,7 +276,7 @@ pub fn run(id: &str, params: &Params) -> Result<Trace, ScenarioError> {
 }
 
 /// Which of the app's Wasm bundles carries a scenario's code: each stays within the size
-/// budget by carrying only its own (the cargo features `classic` and `webrtc`). The
+/// budget by carrying only its own (the cargo features `classic`, `webrtc`, `mail` and `imap`). The
 /// catalogue itself is in every bundle, so each page can list and link every scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bundle {
@@ -254,11 +284,20 @@ pub enum Bundle {
     Scenarios,
     /// The P2P page (`/p2p/`): WebRTC.
     P2p,
+    /// The mail page (`/mail/`): SMTP and POP3.
+    Mail,
+    /// The IMAP page (`/imap/`): IMAP, whose machines alone fill most of a page's budget.
+    Imap,
 }
 
 /// The bundle that runs scenario `id`, if there is such a scenario.
 pub fn bundle(id: &str) -> Option<Bundle> {
-    info(id).map(|i| if i.topic == Topic::RealTime { Bundle::P2p } else { Bundle::Scenarios })
+    info(id).map(|i| match i.topic {
+        Topic::RealTime => Bundle::P2p,
+        Topic::Email if i.id.starts_with("imap") => Bundle::Imap,
+        Topic::Email => Bundle::Mail,
+        _ => Bundle::Scenarios,
+    })
 }
 
 /// Whether this build can run scenario `id` (else [`run`] says where it runs).
@@ -266,8 +305,20 @@ pub fn available(id: &str) -> bool {
     match bundle(id) {
         Some(Bundle::Scenarios) => cfg!(feature = "classic"),
         Some(Bundle::P2p) => cfg!(feature = "webrtc"),
+        Some(Bundle::Mail) => cfg!(feature = "mail"),
+        Some(Bundle::Imap) => cfg!(feature = "imap"),
         None => false,
     }
+}
+
+#[cfg(feature = "mail")]
+fn mail_scenario(id: &str, params: &Params) -> Result<Sim, ScenarioError> {
+    Ok(match id {
+        "smtp-send" => mail::smtp_send(params)?,
+        "smtp-relay" => mail::smtp_relay(params)?,
+        "pop3-retrieve-delete" => mail::pop3_retrieve_delete(params)?,
+        _ => return Err(ScenarioError::UnknownScenario(id.to_string())),
+    })
 }
 
 #[cfg(feature = "classic")]

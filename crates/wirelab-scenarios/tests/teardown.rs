@@ -4,7 +4,7 @@
 mod common;
 
 use common::segments;
-use wirelab_core::{Trace, TraceKind};
+use wirelab_core::Trace;
 use wirelab_scenarios::{defaults, run};
 
 fn flags_sent(trace: &Trace, node: usize) -> Vec<String> {
@@ -12,15 +12,7 @@ fn flags_sent(trace: &Trace, node: usize) -> Vec<String> {
 }
 
 fn events(trace: &Trace, node: usize) -> Vec<String> {
-    trace
-        .events
-        .iter()
-        .filter(|e| e.node == node)
-        .filter_map(|e| match &e.kind {
-            TraceKind::Event { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
+    trace.reports(node)
 }
 
 #[test]

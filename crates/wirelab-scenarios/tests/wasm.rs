@@ -34,6 +34,27 @@ fn webrtc_connect_equals_the_native_snapshot() {
     assert_eq!(trace.ascii_ladder(), include_str!("snapshots/webrtc_connect.ladder"));
 }
 
+/// SMTP and POP3 over our TCP: the same ladders as natively.
+#[cfg(feature = "mail")]
+#[wasm_bindgen_test]
+fn the_mail_runs_equal_the_native_snapshots() {
+    for (id, ladder) in [
+        ("smtp-send", include_str!("snapshots/smtp_send.ladder")),
+        ("smtp-relay", include_str!("snapshots/smtp_relay.ladder")),
+        ("pop3-retrieve-delete", include_str!("snapshots/pop3_retrieve_delete.ladder")),
+    ] {
+        assert_eq!(run(id, &Params::default()).expect("runs").ascii_ladder(), ladder, "{id}");
+    }
+}
+
+/// IMAP over our TCP, with its IDLE push: the same ladder as natively.
+#[cfg(feature = "imap")]
+#[wasm_bindgen_test]
+fn imap_sync_equals_the_native_snapshot() {
+    let trace = run("imap-sync", &Params::default()).expect("runs");
+    assert_eq!(trace.ascii_ladder(), include_str!("snapshots/imap_sync.ladder"));
+}
+
 #[wasm_bindgen_test]
 fn polling_vs_websocket_gives_the_same_table_in_the_browser() {
     let trace = run("http-polling-vs-websocket", &defaults("http-polling-vs-websocket")).expect("runs");

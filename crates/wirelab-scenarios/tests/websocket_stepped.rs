@@ -39,15 +39,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 }
 
 fn events(trace: &Trace, node: usize) -> Vec<String> {
-    trace
-        .events
-        .iter()
-        .filter(|e| e.node == node)
-        .filter_map(|e| match &e.kind {
-            TraceKind::Event { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
+    trace.reports(node)
 }
 
 #[test]

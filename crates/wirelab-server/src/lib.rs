@@ -420,6 +420,8 @@ fn page_for(path: &str) -> &'static str {
     let id = path.strip_prefix("s/").or_else(|| path.strip_prefix("embed/")).unwrap_or("");
     match wirelab_scenarios::bundle(id) {
         Some(wirelab_scenarios::Bundle::P2p) => "p2p/index.html",
+        Some(wirelab_scenarios::Bundle::Mail) => "mail/index.html",
+        Some(wirelab_scenarios::Bundle::Imap) => "imap/index.html",
         _ => "index.html",
     }
 }
@@ -446,4 +448,23 @@ fn file_response(path: &str, file: rust_embed::EmbeddedFile) -> Response {
     // Trunk names assets by content hash: they never change. index.html must be re-read.
     let cache = if path.ends_with("index.html") { "no-cache" } else { "public, max-age=31536000, immutable" };
     ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, cache.to_string())], file.data).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_for;
+
+    #[test]
+    fn each_scenario_link_gets_the_page_whose_bundle_carries_it() {
+        assert_eq!(page_for("s/tcp-handshake"), "index.html");
+        assert_eq!(page_for("s/webrtc-connect"), "p2p/index.html");
+        for id in ["smtp-send", "smtp-relay", "pop3-retrieve-delete"] {
+            assert_eq!(page_for(&format!("s/{id}")), "mail/index.html", "{id}");
+            assert_eq!(page_for(&format!("embed/{id}")), "mail/index.html", "{id}");
+        }
+        assert_eq!(page_for("s/imap-sync"), "imap/index.html");
+        assert_eq!(page_for("embed/imap-sync"), "imap/index.html");
+        assert_eq!(page_for("live/"), "live/index.html");
+        assert_eq!(page_for("s/no-such-scenario"), "index.html");
+    }
 }

@@ -82,6 +82,51 @@ impl fmt::Display for ClientState {
     }
 }
 
+/// The client's states and transitions (RFC 5321 §3 and §4.1: the greeting, EHLO or HELO
+/// with the §3.2 fallback, then MAIL, RCPT, DATA for each message, and QUIT), for the
+/// UI's state diagram. Names as [`ClientState`] prints them.
+pub fn client_diagram() -> wirelab_core::StateDiagram {
+    let mut d = wirelab_core::StateDiagram::new("SMTP client", Some(rfc("4.1")));
+    let connecting = d.state("CONNECTING", 0, 0);
+    let greeting = d.state("GREETING", 1, 0);
+    let ehlo = d.state("EHLO", 2, 0);
+    let helo = d.state("HELO", 3, 0);
+    let raw = d.state("RAW", 0, 1);
+    let rset = d.state("RSET", 1, 1);
+    let ready = d.state("READY", 2, 1);
+    let quit = d.state("QUIT", 3, 1);
+    let mail = d.state("MAIL", 1, 2);
+    let rcpt = d.state("RCPT", 2, 2);
+    let data = d.state("DATA", 3, 2);
+    let closed = d.state("CLOSED", 0, 3);
+    let content = d.state("CONTENT", 3, 3);
+    d.edge(connecting, greeting, "connection open / wait: the server speaks first (§3.1)");
+    d.edge(greeting, ehlo, "rcv 220 / snd EHLO");
+    d.edge(greeting, quit, "rcv 554 / snd QUIT");
+    d.edge(ehlo, ready, "rcv 250 + extensions");
+    d.edge(ehlo, helo, "rcv 500/502 / snd HELO (§3.2)");
+    d.edge(ehlo, quit, "rcv 4yz / snd QUIT");
+    d.edge(helo, ready, "rcv 250");
+    d.edge(helo, quit, "rcv 4yz/5yz / snd QUIT");
+    d.edge(ready, mail, "send / snd MAIL FROM");
+    d.edge(ready, raw, "raw / snd the line");
+    d.edge(ready, quit, "quit / snd QUIT");
+    d.edge(raw, ready, "rcv reply");
+    d.edge(mail, rcpt, "rcv 250 / snd RCPT TO");
+    d.edge(mail, data, "rcv 250, no recipient / snd DATA");
+    d.edge(mail, rset, "rcv 250, no recipient / snd RSET");
+    d.edge(mail, ready, "rcv 4yz/5yz");
+    d.edge(rcpt, data, "rcv reply, a recipient accepted / snd DATA");
+    d.edge(rcpt, rset, "rcv reply, every recipient refused / snd RSET");
+    d.edge(data, content, "rcv 354 / snd content, CRLF.CRLF (§4.5.2)");
+    d.edge(data, rset, "rcv 4yz/5yz / snd RSET");
+    d.edge(content, ready, "rcv 250 (or the refusal)");
+    d.edge(rset, ready, "rcv 250");
+    d.edge(quit, closed, "rcv 221 / close");
+    d.from_any(closed, "rcv 421, a malformed reply, or the server closed (§3.8)");
+    d
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
     pub local: SocketAddr,
@@ -688,6 +733,10 @@ impl Machine for SmtpClient {
 
     fn annotate(bytes: &[u8]) -> Annotation {
         annotate::annotate(bytes)
+    }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![client_diagram()]
     }
 }
 

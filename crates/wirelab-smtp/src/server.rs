@@ -94,6 +94,38 @@ impl fmt::Display for ServerState {
     }
 }
 
+/// The server's states and transitions (RFC 5321 §3.1 greeting, §4.1.1.1 hello, the §3.3
+/// mail transaction MAIL, RCPT, DATA, and §4.1.1.5 RSET), with the waits for the driver,
+/// for the UI's state diagram. Names as [`ServerState`] prints them.
+pub fn server_diagram() -> wirelab_core::StateDiagram {
+    let mut d = wirelab_core::StateDiagram::new("SMTP server", Some(rfc("3.3")));
+    let connecting = d.state("CONNECTING", 0, 0);
+    let greeted = d.state("GREETED", 1, 0);
+    let ready = d.state("READY", 2, 0);
+    let mail = d.state("MAIL", 2, 1);
+    let verifying = d.state("VERIFYING", 1, 1);
+    let rcpt = d.state("RCPT", 2, 2);
+    let data = d.state("DATA", 1, 2);
+    let delivering = d.state("DELIVERING", 0, 2);
+    let closed = d.state("CLOSED", 0, 1);
+    d.edge(connecting, greeted, "connection open / snd 220");
+    d.edge(greeted, ready, "rcv EHLO or HELO / snd 250");
+    d.edge(ready, mail, "rcv MAIL FROM / snd 250");
+    d.edge(mail, rcpt, "rcv RCPT TO / snd 250");
+    d.edge(mail, verifying, "rcv RCPT TO (local) / ask the driver");
+    d.edge(rcpt, verifying, "rcv RCPT TO (local) / ask the driver");
+    d.edge(verifying, rcpt, "recipient accept / snd 250");
+    d.edge(verifying, mail, "recipient unknown or later / snd 550 or 450");
+    d.edge(rcpt, data, "rcv DATA / snd 354");
+    d.edge(data, delivering, "rcv CRLF.CRLF / hand the message to the driver");
+    d.edge(data, ready, "rcv CRLF.CRLF, too long / snd 500 or 552");
+    d.edge(delivering, ready, "stored / snd 250 (§6.1)");
+    d.edge(mail, ready, "rcv RSET or EHLO / snd 250");
+    d.edge(rcpt, ready, "rcv RSET or EHLO / snd 250");
+    d.from_any(closed, "rcv QUIT / snd 221; shutdown or idle / snd 421; the client closed");
+    d
+}
+
 /// How recipients in the local domains are checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RecipientPolicy {
@@ -939,6 +971,10 @@ impl Machine for SmtpServer {
 
     fn annotate(bytes: &[u8]) -> Annotation {
         annotate::annotate(bytes)
+    }
+
+    fn diagrams(&self) -> Vec<wirelab_core::StateDiagram> {
+        vec![server_diagram()]
     }
 }
 

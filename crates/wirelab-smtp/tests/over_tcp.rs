@@ -37,14 +37,7 @@ fn run(seed: u64, link: LinkConfig) -> Trace {
 }
 
 fn events(t: &Trace, node: usize) -> Vec<String> {
-    t.events
-        .iter()
-        .filter(|e| e.node == node)
-        .filter_map(|e| match &e.kind {
-            TraceKind::Event { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
+    t.reports(node)
 }
 
 #[test]

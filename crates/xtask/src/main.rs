@@ -99,10 +99,12 @@ pub fn sh(cmd: &mut Command) -> Result {
 /// URL the server serves it at. Each page is its own Wasm bundle within the size budget,
 /// so that opening either downloads only its own code. `dist` first: Trunk empties its
 /// dist directory, and `dist/live` is inside it.
-const PAGES: [(&str, &str, &str, &str); 3] = [
+const PAGES: [(&str, &str, &str, &str); 5] = [
     ("scenarios", "index.html", "dist", "/"),
     ("live lab", "live.html", "dist/live", "/live/"),
     ("P2P scenarios", "p2p.html", "dist/p2p", "/p2p/"),
+    ("mail scenarios", "mail.html", "dist/mail", "/mail/"),
+    ("IMAP scenarios", "imap.html", "dist/imap", "/imap/"),
 ];
 
 /// Builds every page; returns each page's gzipped size.
@@ -264,8 +266,13 @@ fn test(args: &[String]) -> Result {
             "-D",
             "warnings",
         ]))?;
-        // Each page's build of it: the scenarios page's features, then the P2P page's.
-        for features in [&[][..], &["--no-default-features", "--features", "webrtc"][..]] {
+        // Each page's build of it: the scenarios page's features, the P2P, mail and IMAP pages'.
+        for features in [
+            &[][..],
+            &["--no-default-features", "--features", "webrtc"][..],
+            &["--no-default-features", "--features", "mail"][..],
+            &["--no-default-features", "--features", "imap"][..],
+        ] {
             sh(env
                 .cmd("cargo")
                 .args(["clippy", "--package", "wirelab-app", "--target", "wasm32-unknown-unknown"])
@@ -307,9 +314,13 @@ fn test(args: &[String]) -> Result {
             // The app's components, each mounted alone (tests/components.rs).
             "--package",
             "wirelab-app",
-            // Both of the app's scenario bundles.
+            // All of the app's scenario bundles.
             "--features",
             "wirelab-scenarios/webrtc",
+            "--features",
+            "wirelab-scenarios/mail",
+            "--features",
+            "wirelab-scenarios/imap",
         ]))
     })?;
     timed(&mut times, "end-to-end", &mut || {

@@ -150,7 +150,8 @@ fn coming(topic: wirelab_scenarios::Topic) -> Option<&'static str> {
             Some("FTP (active and passive) and SSH/SFTP are next. The bridge already carries FTP's second connection.")
         }
         Email => Some(
-            "SMTP, POP3 and IMAP run as real servers today (ports in the README); stepped mail scenarios are next.",
+            "The same SMTP, POP3 and IMAP machines also run as real servers (ports in the README). Still to come: \
+             bob reading the relayed message by POP3 at south.test.",
         ),
         RealTime => {
             Some("WebRTC data channels between two browsers are next. Signalling rooms already run on the server.")
