@@ -102,8 +102,10 @@ fn emit_fields(headers: &[(String, Vec<u8>)], out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Whether chunked is the final transfer coding, read as the framing reads it (parameters
+/// dropped, [`transfer_codings`]): the writer and the reader must agree on it.
 fn is_chunked(headers: &[(String, Vec<u8>)]) -> bool {
-    list_members(headers, "transfer-encoding").last().is_some_and(|c| c == "chunked")
+    transfer_codings(headers).last().is_some_and(|c| c == "chunked")
 }
 
 impl Request {
@@ -1347,6 +1349,22 @@ mod tests {
         let a = annotate(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
         assert_eq!(a.summary, "200 OK (5 bytes)");
         assert!(a.fields.iter().any(|f| f.name == "Last Chunk"));
+    }
+
+    /// Found by the `http_response` fuzz target in CI: `Transfer-Encoding: chunked;` (an
+    /// empty parameter) framed the body as chunked when read but was written raw, so the
+    /// message did not read back as itself.
+    #[test]
+    fn a_chunked_coding_with_parameters_is_written_as_it_is_read() {
+        let r = Response {
+            status: 200,
+            reason: "OK".into(),
+            version: Version::Http11,
+            headers: vec![("Transfer-Encoding".into(), b"chunked;".to_vec())],
+            body: b"Wiki".to_vec(),
+        };
+        let bytes = r.to_bytes();
+        assert!(bytes.ends_with(b"\r\n4\r\nWiki\r\n0\r\n\r\n"), "{:?}", String::from_utf8_lossy(&bytes));
     }
 
     /// Found by the `http_response` fuzz target: a 100 with `Transfer-Encoding: chunked`

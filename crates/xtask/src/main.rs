@@ -62,7 +62,7 @@ tasks:
   run [--addr ADDR]   set up what is missing, build the app, start the server
                       (default http://127.0.0.1:8080; also WIRELAB_ADDR)
   test                set up what is missing (also Chromium), then: fmt, clippy,
-                      native tests, fuzz targets (6 s each), Wasm tests in headless
+                      native tests, fuzz targets (20 000 fixed runs each), Wasm tests in headless
                       Chromium, end-to-end test
   fuzz [TARGET] [SECONDS]
                       build the fuzz targets (cargo-fuzz, installed if missing) and
@@ -285,7 +285,7 @@ fn test(args: &[String]) -> Result {
         step("Native tests (cargo test)");
         sh(env.cmd("cargo").args(["test", "--workspace", "--exclude", "wirelab-app"]))
     })?;
-    timed(&mut times, "fuzz", &mut || fuzz::run(&env, None, fuzz::TEST_SECONDS))?;
+    timed(&mut times, "fuzz", &mut || fuzz::run(&env, None, fuzz::TEST_RUNS))?;
     timed(&mut times, "wasm tests", &mut || {
         step("Protocol crates' tests compiled to wasm32, run in headless Chromium (wasm-bindgen-test)");
         sh(env.cmd("cargo").args(["test", "--target", "wasm32-unknown-unknown"]).args([
@@ -350,7 +350,7 @@ fn fuzz_task(args: &[String]) -> Result {
     let env = bootstrap::env()?;
     step("Checking cargo-fuzz (installing it if missing)");
     bootstrap::cargo_fuzz(&env)?;
-    fuzz::run(&env, target, seconds)
+    fuzz::run(&env, target, fuzz::Runs::Seconds(seconds))
 }
 
 /// Runs one stage of the test command and notes how long it took.
