@@ -10,7 +10,7 @@
 //! domain is refused (550, no open relay: RFC 5321 §7.1).
 
 use crate::drive::{Connection, Step, accept_loop};
-use crate::mailstore::{MailStore, Outbound};
+use crate::mailstore::{Acceptance, MailStore, Outbound};
 use crate::relay::RelayHandle;
 use crate::{Lifecycle, MailLimits, MailShared};
 use std::net::SocketAddr;
@@ -32,6 +32,70 @@ fn lock(store: &SharedStore) -> MutexGuard<'_, MailStore> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+type Reply = std::sync::mpsc::SyncSender<Result<Vec<u32>, crate::mailstore::StoreError>>;
+
+/// Group commit: one writer thread stores what the connections accept. The messages that
+/// arrive while a commit is under way go into the next one together (one transaction,
+/// one fsync, [`MailStore::accept_many`]); each connection still says 250 only after the
+/// commit that holds its message (RFC 5321 §6.1). With one fsync per message the store
+/// took 482 messages a second under postfix's smtp-source; see `mail-bench`.
+#[derive(Clone)]
+struct Committer {
+    jobs: std::sync::mpsc::Sender<(Acceptance, Reply)>,
+}
+
+/// The most messages one commit takes.
+const BATCH: usize = 64;
+
+impl Committer {
+    fn start(store: SharedStore) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<(Acceptance, Reply)>();
+        let spawned = std::thread::Builder::new().name("smtp-commit".into()).spawn(move || {
+            // Ends when every connection and the server have let go of their senders.
+            while let Ok(first) = queue.recv() {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match queue.try_recv() {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
+                let (work, replies): (Vec<Acceptance>, Vec<Reply>) = batch.into_iter().unzip();
+                match lock(&store).accept_many(&work) {
+                    Ok(results) => {
+                        for (reply, r) in replies.into_iter().zip(results) {
+                            let _ = reply.send(r);
+                        }
+                    }
+                    Err(e) => {
+                        let why = e.to_string();
+                        for reply in replies {
+                            let _ = reply.send(Err(crate::mailstore::StoreError::Unavailable(why.clone())));
+                        }
+                    }
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::error!("smtp: cannot start the commit thread: {e}");
+        }
+        Committer { jobs }
+    }
+
+    /// Hands `job` to the writer and waits for its commit. On a multi-threaded runtime the
+    /// wait gives this worker's other tasks to another thread meanwhile.
+    fn accept(&self, job: Acceptance) -> Result<Vec<u32>, crate::mailstore::StoreError> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let gone = || crate::mailstore::StoreError::Unavailable("the commit thread has stopped".into());
+        self.jobs.send((job, reply)).map_err(|_| gone())?;
+        let wait = || answer.recv().map_err(|_| gone()).and_then(|r| r);
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+            _ => wait(),
+        }
+    }
+}
+
 /// `local-part@domain` as the store keys accounts.
 fn address(path: &ForwardPath, domain: &str) -> String {
     match path {
@@ -43,6 +107,7 @@ fn address(path: &ForwardPath, domain: &str) -> String {
 struct Smtp {
     machine: SmtpServer,
     store: SharedStore,
+    committer: Committer,
     domain: String,
     relay: RelayHandle,
 }
@@ -72,7 +137,8 @@ impl Smtp {
         // message, it inserts a return-path line at the beginning of the mail data".
         let mut copy = return_path_header(&envelope.from).into_bytes();
         copy.extend_from_slice(data);
-        let uids = match lock(&self.store).accept(&local, &copy, &outbound) {
+        let job = Acceptance { local: local.clone(), data: copy, outbound: outbound.clone() };
+        let uids = match self.committer.accept(job) {
             Ok(uids) => uids,
             // Checked at RCPT; gone since (an expired session's account).
             Err(crate::mailstore::StoreError::NotFound(what)) => {
@@ -166,9 +232,11 @@ pub async fn serve(listener: TcpListener, domain: String, shared: MailShared, re
     // RFC 5321 §3.8, §4.2.2: 421 "Service not available, closing transmission channel".
     let refusal = format!("421 {domain} Too many connections from your address, closing transmission channel\r\n");
     let accept = limits.accept(limits.smtp_idle, &refusal);
+    let committer = Committer::start(store.clone());
     accept_loop("smtp", listener, accept, life.stop, life.alive, move |local, _| Smtp {
         machine: SmtpServer::new(config(local, &domain, &relay.domains, &limits)),
         store: store.clone(),
+        committer: committer.clone(),
         domain: domain.clone(),
         relay: relay.clone(),
     })
