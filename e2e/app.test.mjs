@@ -287,7 +287,7 @@ test('mail scenarios: the relay chain and IMAP sync run from their own bundles, 
     await waitStep(page, total);
     assert.equal(await page.locator('[data-testid=state-diagrams]').count(), 1, `${id} draws its state diagrams`);
   }
-  await page.screenshot({ path: `${SHOTS}/24-smtp-relay.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}/24-imap-sync-end.png`, fullPage: true });
   await page.close();
 });
 

@@ -233,7 +233,7 @@ fn now() -> Instant {
 
 /// What a row shows of its bytes: the lines as text (CRLF dropped), the first twelve of a
 /// long one (a whole message) with the count of the rest; all of it is in the inspector.
-fn first_line(bytes: &[u8]) -> String {
+fn shown_text(bytes: &[u8]) -> String {
     const SHOWN: usize = 12;
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().collect();
@@ -253,7 +253,7 @@ fn pump(conn: &mut Conn, rows: &mut Vec<Row>) {
                 let note = m.annotate_dyn(&t.bytes);
                 conn.send(&t.bytes);
                 rows.push(Row {
-                    dir: "→", text: first_line(&t.bytes), bytes: Some((Rc::new(t.bytes), Rc::new(note)))
+                    dir: "→", text: shown_text(&t.bytes), bytes: Some((Rc::new(t.bytes), Rc::new(note)))
                 });
             }
             Output::Transition(t) => {
@@ -341,7 +341,7 @@ pub fn bridge_console(props: &ConsoleProps) -> Html {
                             let note = machine.annotate_dyn(&bytes);
                             l.push(Row {
                                 dir: "←",
-                                text: first_line(&bytes),
+                                text: shown_text(&bytes),
                                 bytes: Some((Rc::new(bytes.clone()), Rc::new(note))),
                             });
                             if let Err(e) = machine.handle_receive(now(), ([192, 0, 2, 25], 0).into(), &bytes) {
